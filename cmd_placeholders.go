@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/pflag"
+)
+
+// Commands whose implementation has not landed yet. Each moves to its own
+// cmd_*.go file when it is built; until then it says so plainly.
+var errNotBuilt = errors.New("this command is not built yet")
+
+func notBuilt(name, summary string) command {
+	return command{
+		Name:    name,
+		Summary: summary + " (not built yet)",
+		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
+			return func(context.Context, []string) error { return errNotBuilt }
+		},
+	}
+}
+
+func serveCommand() command   { return notBuilt("serve", "Run the probe server") }
+func labCommand() command     { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
+func tuiCommand() command     { return notBuilt("tui", "Open the dashboard on a cluster") }
+func watchCommand() command   { return notBuilt("watch", "Print pod rows and events as lines") }
+func crashCommand() command   { return notBuilt("crash", "Crash a pod's probe server") }
+func resolveCommand() command { return notBuilt("resolve", "Make a pod resolve and fetch a host") }
+func healthzCommand() command { return notBuilt("healthz", "Ask a pod's probe server for /healthz") }

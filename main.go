@@ -1,0 +1,235 @@
+// Command proberctl watches Kubernetes heal itself.
+//
+// One binary, three faces: "serve" is the probe server that misbehaves on
+// purpose (the container image's entrypoint), "tui" is the dashboard that
+// watches a cluster, and "lab" runs the same manifests as local processes
+// with kubelet-accurate probes so no cluster is needed.
+//
+// This file holds only the command table and the dispatch; each command's
+// flags and body live in a cmd_*.go file beside it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+// Stamped at build time:
+//
+//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc -X main.date=2026-11-24T00:00:00Z"
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// envVar documents one environment variable a command reads, for --help.
+type envVar struct {
+	Name    string
+	Default string
+	Usage   string
+}
+
+// command is one row of the command table.
+type command struct {
+	Name    string
+	Args    string // positional arguments, for the usage line
+	Summary string // one line, for the command list
+	Long    string // paragraphs shown by "proberctl CMD --help"
+	Env     []envVar
+	// Setup registers the command's flags and returns the function that runs
+	// it once the flags are parsed. Keeping flags and body together means a
+	// command's file is the one place to read it.
+	Setup func(fs *pflag.FlagSet) func(ctx context.Context, args []string) error
+}
+
+// commands is the table. Order is the order --help lists them in.
+func commands() []command {
+	return []command{
+		serveCommand(),
+		labCommand(),
+		tuiCommand(),
+		watchCommand(),
+		crashCommand(),
+		resolveCommand(),
+		healthzCommand(),
+		versionCommand(),
+	}
+}
+
+// usageError marks errors caused by how the command was called: they exit 2
+// and are followed by a pointer to --help.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// exitError lets a command choose its exit status without printing more.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches args to a command and returns the process exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	table := commands()
+	if len(args) == 0 {
+		printTopHelp(stderr, table)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		if len(args) > 1 && name == "help" {
+			if c, ok := find(table, args[1]); ok {
+				fs := newFlagSet(c)
+				c.Setup(fs)
+				printCommandHelp(stdout, c, fs)
+				return 0
+			}
+		}
+		printTopHelp(stdout, table)
+		return 0
+	case "-v", "--version":
+		name = "version"
+	}
+	c, ok := find(table, name)
+	if !ok {
+		fmt.Fprintf(stderr, "proberctl: unknown command %q\n\n", name)
+		printTopHelp(stderr, table)
+		return 2
+	}
+	fs := newFlagSet(c)
+	body := c.Setup(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printCommandHelp(stdout, c, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
+		fmt.Fprintf(stderr, "Run 'proberctl %s --help' for the accepted flags.\n", c.Name)
+		return 2
+	}
+	err := body(ctx, fs.Args())
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
+		fmt.Fprintf(stderr, "Run 'proberctl %s --help' for usage.\n", c.Name)
+		return 2
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, ee.err)
+		}
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
+		return 1
+	}
+}
+
+func find(table []command, name string) (command, bool) {
+	for _, c := range table {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func newFlagSet(c command) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("proberctl "+c.Name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are printed by run, once
+	fs.SortFlags = false
+	return fs
+}
+
+func printTopHelp(w io.Writer, table []command) {
+	fmt.Fprint(w, `proberctl watches Kubernetes heal itself: a probe server that misbehaves on
+purpose, a dashboard that shows probes, restarts and rollouts as they happen,
+and a lab that runs it all on this machine with no cluster.
+
+Usage:
+  proberctl <command> [flags] [args]
+
+Commands:
+`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range table {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+Run 'proberctl <command> --help' for a command's flags and environment.
+Start here without a cluster:  proberctl lab
+`)
+}
+
+func printCommandHelp(w io.Writer, c command, fs *pflag.FlagSet) {
+	usage := "proberctl " + c.Name + " [flags]"
+	if c.Args != "" {
+		usage += " " + c.Args
+	}
+	fmt.Fprintf(w, "%s\n\nUsage:\n  %s\n", c.Summary, usage)
+	if c.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.Long))
+	}
+	if fs.HasFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsagesWrapped(100))
+	}
+	if len(c.Env) > 0 {
+		fmt.Fprint(w, "\nEnvironment:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, e := range c.Env {
+			def := e.Default
+			if def == "" {
+				def = "(unset)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\tdefault %s\n", e.Name, e.Usage, def)
+		}
+		tw.Flush()
+	}
+}
+
+func versionCommand() command {
+	return command{
+		Name:    "version",
+		Summary: "Print the version, commit and build date",
+		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("version takes no arguments, got %q", args)
+				}
+				fmt.Printf("proberctl %s (commit %s, built %s)\n", version, commit, date)
+				return nil
+			}
+		},
+	}
+}
