@@ -28,3 +28,10 @@ func watchCommand() command   { return notBuilt("watch", "Print pod rows and eve
 func crashCommand() command   { return notBuilt("crash", "Crash a pod's probe server") }
 func resolveCommand() command { return notBuilt("resolve", "Make a pod resolve and fetch a host") }
 func healthzCommand() command { return notBuilt("healthz", "Ask a pod's probe server for /healthz") }
+
+// openLab starts the embedded cluster for "proberctl watch --lab". It moves to
+// cmd_lab.go when the lab lands.
+func openLab(ctx context.Context, files []string) (labHandle, error) { return nil, errNotBuilt }
+
+// labHandle is what watch needs of a lab; replaced by *lab.Lab when it lands.
+type labHandle interface{ Stop() }
