@@ -1,0 +1,351 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// The node port range of a default apiserver (--service-node-port-range,
+// pkg/kubeapiserver/options/options.go DefaultServiceNodePortRange).
+const (
+	NodePortMin = 30000
+	NodePortMax = 32767
+)
+
+// defaultAndValidate applies the defaults the apiserver applies
+// (pkg/apis/apps/v1/defaults.go, pkg/apis/core/v1/defaults.go) and the few
+// validations whose absence would leave the lab stuck on bad input. old is
+// the stored object on update, nil on create.
+func (s *Store) defaultAndValidate(obj, old runtime.Object) error {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		defaultDeployment(o)
+		return validateDeployment(o)
+	case *appsv1.ReplicaSet:
+		if o.Spec.Replicas == nil {
+			o.Spec.Replicas = ptr(int32(1))
+		}
+		defaultPodSpec(&o.Spec.Template.Spec)
+		return validateSelector(schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, o.Name, o.Spec.Selector, o.Spec.Template.Labels)
+	case *corev1.Pod:
+		defaultPodSpec(&o.Spec)
+		if old == nil {
+			// pkg/registry/core/pod/strategy.go PrepareForCreate.
+			o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort}
+		}
+	case *corev1.Service:
+		defaultService(o)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// defaultDeployment is SetDefaults_Deployment (pkg/apis/apps/v1/defaults.go):
+// one replica, RollingUpdate with 25% surge and 25% unavailable, ten old
+// replica sets kept, a 600 s progress deadline.
+func defaultDeployment(d *appsv1.Deployment) {
+	if d.Spec.Replicas == nil {
+		d.Spec.Replicas = ptr(int32(1))
+	}
+	st := &d.Spec.Strategy
+	if st.Type == "" {
+		st.Type = appsv1.RollingUpdateDeploymentStrategyType
+	}
+	if st.Type == appsv1.RollingUpdateDeploymentStrategyType {
+		if st.RollingUpdate == nil {
+			st.RollingUpdate = &appsv1.RollingUpdateDeployment{}
+		}
+		if st.RollingUpdate.MaxUnavailable == nil {
+			v := intstr.FromString("25%")
+			st.RollingUpdate.MaxUnavailable = &v
+		}
+		if st.RollingUpdate.MaxSurge == nil {
+			v := intstr.FromString("25%")
+			st.RollingUpdate.MaxSurge = &v
+		}
+	}
+	if d.Spec.RevisionHistoryLimit == nil {
+		d.Spec.RevisionHistoryLimit = ptr(int32(10))
+	}
+	if d.Spec.ProgressDeadlineSeconds == nil {
+		d.Spec.ProgressDeadlineSeconds = ptr(int32(600))
+	}
+	defaultPodSpec(&d.Spec.Template.Spec)
+}
+
+func validateDeployment(d *appsv1.Deployment) error {
+	gk := schema.GroupKind{Group: "apps", Kind: "Deployment"}
+	if err := validateSelector(gk, d.Name, d.Spec.Selector, d.Spec.Template.Labels); err != nil {
+		return err
+	}
+	var errs field.ErrorList
+	p := field.NewPath("spec", "strategy")
+	switch d.Spec.Strategy.Type {
+	case appsv1.RecreateDeploymentStrategyType:
+		if d.Spec.Strategy.RollingUpdate != nil {
+			errs = append(errs, field.Forbidden(p.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
+		}
+	case appsv1.RollingUpdateDeploymentStrategyType:
+		ru := d.Spec.Strategy.RollingUpdate
+		surge, err1 := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, 100, true)
+		unavail, err2 := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, 100, false)
+		if err1 != nil {
+			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxSurge"), ru.MaxSurge.String(), "must be an integer or a percentage (e.g '5%')"))
+		}
+		if err2 != nil {
+			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "must be an integer or a percentage (e.g '5%')"))
+		}
+		if err1 == nil && err2 == nil && surge == 0 && unavail == 0 {
+			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("type"), d.Spec.Strategy.Type, []string{"Recreate", "RollingUpdate"}))
+	}
+	if *d.Spec.Replicas < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "replicas"), *d.Spec.Replicas, "must be greater than or equal to 0"))
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(gk, d.Name, errs)
+	}
+	return nil
+}
+
+func validateSelector(gk schema.GroupKind, name string, sel *metav1.LabelSelector, tmpl map[string]string) error {
+	p := field.NewPath("spec", "selector")
+	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
+		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Required(p, "")})
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(p, sel, err.Error())})
+	}
+	if !s.Matches(labels.Set(tmpl)) {
+		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "template", "metadata", "labels"),
+			tmpl, "`selector` does not match template `labels`")})
+	}
+	return nil
+}
+
+// defaultPodSpec is the part of pkg/apis/core/v1/defaults.go the views show
+// or the kubelet reads.
+func defaultPodSpec(ps *corev1.PodSpec) {
+	if ps.RestartPolicy == "" {
+		ps.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if ps.DNSPolicy == "" {
+		ps.DNSPolicy = corev1.DNSClusterFirst
+	}
+	if ps.TerminationGracePeriodSeconds == nil {
+		ps.TerminationGracePeriodSeconds = ptr(int64(corev1.DefaultTerminationGracePeriodSeconds))
+	}
+	if ps.SchedulerName == "" {
+		ps.SchedulerName = corev1.DefaultSchedulerName
+	}
+	if ps.SecurityContext == nil {
+		ps.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if ps.EnableServiceLinks == nil {
+		ps.EnableServiceLinks = ptr(true)
+	}
+	for _, cs := range [][]corev1.Container{ps.InitContainers, ps.Containers} {
+		for i := range cs {
+			defaultContainer(&cs[i])
+		}
+	}
+}
+
+func defaultContainer(c *corev1.Container) {
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	if c.ImagePullPolicy == "" {
+		// SetDefaults_Container: Always for ":latest" or no tag.
+		img := c.Image
+		if i := strings.LastIndex(img, "@"); i >= 0 {
+			img = img[:i]
+		}
+		tag := ""
+		if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
+			tag = img[i+1:]
+		}
+		if tag == "" || tag == "latest" {
+			c.ImagePullPolicy = corev1.PullAlways
+		} else {
+			c.ImagePullPolicy = corev1.PullIfNotPresent
+		}
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(p)
+	}
+}
+
+// defaultProbe is SetDefaults_Probe and SetDefaults_HTTPGetAction.
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	if h := p.HTTPGet; h != nil {
+		if h.Path == "" {
+			h.Path = "/"
+		}
+		if h.Scheme == "" {
+			h.Scheme = corev1.URISchemeHTTP
+		}
+	}
+}
+
+// defaultService is SetDefaults_Service.
+func defaultService(svc *corev1.Service) {
+	if svc.Spec.Type == "" {
+		svc.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	if svc.Spec.SessionAffinity == "" {
+		svc.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	}
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.Protocol == "" {
+			p.Protocol = corev1.ProtocolTCP
+		}
+		if p.TargetPort == (intstr.IntOrString{}) {
+			p.TargetPort = intstr.FromInt32(p.Port)
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		if svc.Spec.ExternalTrafficPolicy == "" {
+			svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+		}
+	}
+	if svc.Spec.InternalTrafficPolicy == nil && svc.Spec.Type != corev1.ServiceTypeExternalName {
+		p := corev1.ServiceInternalTrafficPolicyCluster
+		svc.Spec.InternalTrafficPolicy = &p
+	}
+}
+
+// allocate gives a Service its clusterIP and node ports, as the apiserver's
+// allocators do (pkg/registry/core/service/storage/alloc.go): a node port
+// asked for must be in range and free; one left at 0 is picked at random.
+// old is the stored Service on update, whose allocations carry over.
+func (s *Store) allocate(svc, old *corev1.Service) error {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	gk := schema.GroupKind{Kind: "Service"}
+	key := svc.Namespace + "/" + svc.Name
+	if svc.Spec.Type != corev1.ServiceTypeExternalName {
+		switch {
+		case old != nil && old.Spec.ClusterIP != "":
+			svc.Spec.ClusterIP = old.Spec.ClusterIP
+		case svc.Spec.ClusterIP == "":
+			// The lab has no network; the address is for display, taken
+			// from the default service CIDR 10.96.0.0/12.
+			s.nextIP++
+			svc.Spec.ClusterIP = fmt.Sprintf("10.96.%d.%d", (100+s.nextIP)/250, (100+s.nextIP)%250+1)
+		}
+		if svc.Spec.ClusterIP != corev1.ClusterIPNone {
+			svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
+			svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+			pol := corev1.IPFamilyPolicySingleStack
+			svc.Spec.IPFamilyPolicy = &pol
+		}
+	}
+	wantsNodePort := svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer
+	oldPorts := map[int32]bool{}
+	if old != nil {
+		for _, p := range old.Spec.Ports {
+			if p.NodePort != 0 {
+				oldPorts[p.NodePort] = true
+			}
+		}
+	}
+	var errs field.ErrorList
+	taken := map[int32]bool{}
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+		if !wantsNodePort {
+			p.NodePort = 0
+			continue
+		}
+		if p.NodePort == 0 && old != nil {
+			for _, op := range old.Spec.Ports {
+				if op.Port == p.Port && op.Protocol == p.Protocol && op.NodePort != 0 {
+					p.NodePort = op.NodePort
+				}
+			}
+		}
+		if p.NodePort == 0 {
+			for range 1000 {
+				n := int32(NodePortMin + rand.IntN(NodePortMax-NodePortMin+1))
+				if owner, used := s.nodePorts[n]; (!used || owner == key) && !taken[n] {
+					p.NodePort = n
+					break
+				}
+			}
+		}
+		if p.NodePort < NodePortMin || p.NodePort > NodePortMax {
+			errs = append(errs, field.Invalid(path, p.NodePort, fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)))
+			continue
+		}
+		if owner, used := s.nodePorts[p.NodePort]; (used && owner != key) || taken[p.NodePort] {
+			errs = append(errs, field.Invalid(path, p.NodePort, "provided port is already allocated"))
+			continue
+		}
+		taken[p.NodePort] = true
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(gk, svc.Name, errs)
+	}
+	for n := range oldPorts {
+		if !taken[n] && s.nodePorts[n] == key {
+			delete(s.nodePorts, n)
+		}
+	}
+	for n := range taken {
+		s.nodePorts[n] = key
+	}
+	return nil
+}
+
+// release frees a deleted Service's node ports.
+func (s *Store) release(svc *corev1.Service) {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	key := svc.Namespace + "/" + svc.Name
+	for n, owner := range s.nodePorts {
+		if owner == key {
+			delete(s.nodePorts, n)
+		}
+	}
+}
