@@ -1,0 +1,117 @@
+package manifest
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/proberctl/proberctl/lab/store"
+)
+
+func names(objs []Object) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, metaOf(o.Obj).GetName())
+	}
+	return out
+}
+
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		paths   []string
+		want    []string
+		wantErr []string // substrings the error must hold
+	}{
+		{name: "multi-document file", paths: []string{"testdata/multi.yaml"}, want: []string{"web", "web"}},
+		{name: "directory in name order, other files skipped", paths: []string{"testdata/dir"}, want: []string{"a", "b"}},
+		{name: "repeated -f", paths: []string{"testdata/dir/b.yaml", "testdata/dir/a.yml"}, want: []string{"b", "a"}},
+		{name: "unsupported kind", paths: []string{"testdata/configmap.yaml"},
+			wantErr: []string{"testdata/configmap.yaml (document 2)", "kind ConfigMap", "Deployment"}},
+		{name: "unknown field", paths: []string{"testdata/typo.yaml"}, wantErr: []string{"testdata/typo.yaml", "containerz"}},
+		{name: "no name", paths: []string{"testdata/noname.yaml"}, wantErr: []string{"noname.yaml", "metadata.name"}},
+		{name: "no kind", paths: []string{"testdata/nokind.yaml"}, wantErr: []string{"nokind.yaml", "apiVersion and kind are required"}},
+		{name: "missing file", paths: []string{"testdata/absent.yaml"}, wantErr: []string{"testdata/absent.yaml", "no such file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := Load(tc.paths...)
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("no error; want one holding %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not hold %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(objs); !slices.Equal(got, tc.want) {
+				t.Errorf("objects %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApply(t *testing.T) {
+	s := store.New(store.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	c := s.Client()
+	objs, err := Load(filepath.Join("testdata", "multi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := Apply(ctx, c, "default", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"deployment.apps/web created", "service/web created"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("first apply: %q, want %q", lines, want)
+	}
+	svc, err := c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := svc.Spec.ClusterIP
+
+	objs, _ = Load(filepath.Join("testdata", "multi.yaml"))
+	lines, err = Apply(ctx, c, "default", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"deployment.apps/web unchanged", "service/web unchanged"}; !slices.Equal(lines, want) {
+		t.Errorf("second apply: %q, want %q", lines, want)
+	}
+
+	objs, _ = Load(filepath.Join("testdata", "multi.yaml"))
+	objs[0].Obj.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "CONTENT", Value: "v2"}}
+	lines, err = Apply(ctx, c, "default", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines[0] != "deployment.apps/web configured" {
+		t.Errorf("changed template: %q", lines[0])
+	}
+	d, err := c.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Generation != 2 || d.Spec.Template.Spec.Containers[0].Env[0].Value != "v2" {
+		t.Errorf("after apply: generation %d env %v", d.Generation, d.Spec.Template.Spec.Containers[0].Env)
+	}
+	svc, _ = c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
+	if svc.Spec.ClusterIP != ip || svc.Spec.Ports[0].NodePort != 30090 {
+		t.Errorf("service allocations changed by apply: %s %d", svc.Spec.ClusterIP, svc.Spec.Ports[0].NodePort)
+	}
+}
