@@ -6,8 +6,14 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -26,12 +32,12 @@ type Options struct {
 	// first Service seen is used.
 	DefaultResolveHost string
 
-	// LogFile receives the dashboard's logs (the screen belongs to the
-	// TUI). Empty means logs are discarded.
+	// LogFile receives the dashboard's logs and klog's (the screen belongs
+	// to the TUI). Empty means logs are discarded.
 	LogFile string
 
 	// Mouse turns on mouse capture; off by default so the terminal's own
-	// selection keeps working.
+	// text selection keeps working.
 	Mouse bool
 
 	// Now is the clock; nil means time.Now. Tests inject a fixed clock so
@@ -51,7 +57,47 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Actions == nil {
 		return errors.New("tui: Options.Actions is required")
 	}
-	// The model lands in the following commits; the signature is fixed now
-	// so the lab and cmd_tui.go can compile against it.
-	return errors.New("tui: the dashboard is not built yet")
+
+	logw := io.Discard
+	if opts.LogFile != "" {
+		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		defer f.Close()
+		logw = f
+	}
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	// klog (client-go's logger) writes to stderr, over the screen.
+	kube.SilenceKlog(logw)
+
+	// Ask the terminal once; every adaptive colour then uses the answer
+	// instead of querying per render.
+	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
+	color := os.Getenv("NO_COLOR") == ""
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newModel(ctx, opts, color, log)
+
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	if opts.Mouse {
+		popts = append(popts, tea.WithMouseCellMotion())
+	}
+	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
+	_, err := tea.NewProgram(m, popts...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		// Interrupted from outside (signal): a normal way to leave.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,166 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// actionTimeout bounds one action; apply of a directory can be slow.
+const actionTimeout = 60 * time.Second
+
+// run fires an action as a command, so Update never waits on the network.
+func (m *model) run(detail string, f func(ctx context.Context, a kube.Actions) kube.Result) tea.Cmd {
+	m.output.pending++
+	ctx, actions := m.ctx, m.opts.Actions
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return resultMsg{res: f(ctx, actions), detail: detail}
+	}
+}
+
+func (m *model) target(r *podRow) kube.Target {
+	return kube.Target{Namespace: r.pod.Namespace, Pod: r.pod.Name}
+}
+
+// noPod reports a key pressed with nothing selected, in the output pane.
+func (m *model) noPod(action string) tea.Cmd {
+	r := kube.Result{Action: action, Err: fmt.Errorf("no pod selected")}
+	m.output.pending++
+	return func() tea.Msg { return resultMsg{res: r} }
+}
+
+func (m *model) podAction(name string, f func(context.Context, kube.Actions, kube.Target) kube.Result) tea.Cmd {
+	r := m.pods.selected()
+	if r == nil {
+		return m.noPod(name)
+	}
+	t := m.target(r)
+	return m.run("", func(ctx context.Context, a kube.Actions) kube.Result { return f(ctx, a, t) })
+}
+
+// crashSelected crashes the marked pods, or the selected one.
+func (m *model) crashSelected() tea.Cmd {
+	var rows []*podRow
+	if len(m.pods.marked) > 0 {
+		for k := range m.pods.marked {
+			if r := m.state.pods[k]; r != nil {
+				rows = append(rows, r)
+			}
+		}
+	} else if r := m.pods.selected(); r != nil {
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return m.noPod("crash")
+	}
+	cmds := make([]tea.Cmd, 0, len(rows))
+	for _, r := range rows {
+		cmds = append(cmds, m.crash(r))
+	}
+	return tea.Batch(cmds...)
+}
+
+// crash fires one crash and draws it on the pod's timeline at once.
+func (m *model) crash(r *podRow) tea.Cmd {
+	if h := m.state.hist[r.key]; h != nil {
+		h.add(m.now(), markCrash)
+	}
+	t := m.target(r)
+	return m.run("", func(ctx context.Context, a kube.Actions) kube.Result { return a.Crash(ctx, t) })
+}
+
+func (m *model) openDetail() tea.Cmd {
+	r := m.pods.selected()
+	if r == nil {
+		return nil
+	}
+	m.detail.open(r.key)
+	m.setFocus(focusDetail)
+	m.detail.rebuild(r, m.now())
+	t := m.target(r)
+	return m.run(r.key, func(ctx context.Context, a kube.Actions) kube.Result { return a.Info(ctx, t) })
+}
+
+func (m *model) askResolve() tea.Cmd {
+	r := m.pods.selected()
+	if r == nil {
+		return m.noPod("resolve")
+	}
+	host := m.opts.DefaultResolveHost
+	if host == "" {
+		host = m.state.firstService
+	}
+	return m.prompt.open(promptResolve, "resolve from "+r.pod.Name+", host", host, m.target(r))
+}
+
+func (m *model) askDelete() tea.Cmd {
+	r := m.pods.selected()
+	if r == nil {
+		return m.noPod("delete")
+	}
+	t := m.target(r)
+	return m.prompt.open(promptDelete, "delete pod "+t.String()+"?", "", t)
+}
+
+// toggleChaos stops a running chaos, or asks for its interval.
+func (m *model) toggleChaos() tea.Cmd {
+	if m.chaos.on {
+		m.chaos.on = false
+		m.chaos.gen++
+		return nil
+	}
+	every := m.chaos.every
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	return m.prompt.open(promptChaos, "chaos: crash a random ready pod every", every.String(), kube.Target{})
+}
+
+func (m *model) handleAnswer(a promptAnswer) tea.Cmd {
+	switch a.kind {
+	case promptResolve:
+		t, host := a.target, a.value
+		return m.run("", func(ctx context.Context, ac kube.Actions) kube.Result { return ac.Resolve(ctx, t, host) })
+	case promptApply:
+		m.lastApply = a.value
+		path := a.value
+		return m.run("", func(ctx context.Context, ac kube.Actions) kube.Result { return ac.Apply(ctx, path) })
+	case promptDelete:
+		t := a.target
+		return m.run("", func(ctx context.Context, ac kube.Actions) kube.Result { return ac.Delete(ctx, t, nil) })
+	case promptChaos:
+		m.chaos = chaosState{on: true, every: a.interval, gen: m.chaos.gen + 1}
+		return m.chaosAfter()
+	}
+	return nil
+}
+
+func (m *model) chaosAfter() tea.Cmd {
+	gen := m.chaos.gen
+	return tea.Tick(m.chaos.every, func(time.Time) tea.Msg { return chaosMsg{gen} })
+}
+
+// handleChaos crashes one random ready pod among those shown.
+func (m *model) handleChaos(msg chaosMsg) tea.Cmd {
+	if !m.chaos.on || msg.gen != m.chaos.gen {
+		return nil
+	}
+	var ready []*podRow
+	for _, r := range m.pods.rows {
+		if r.ready {
+			ready = append(ready, r)
+		}
+	}
+	next := m.chaosAfter()
+	if len(ready) == 0 {
+		return next
+	}
+	m.chaos.crashes++
+	return tea.Batch(m.crash(ready[m.rand.IntN(len(ready))]), next)
+}

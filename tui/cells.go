@@ -1,0 +1,165 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// fit makes s exactly w cells wide: truncated with an ellipsis when longer
+// (ANSI-aware, so styled text is cut without breaking escapes), padded with
+// spaces when shorter. Every line the dashboard draws goes through fit or
+// clip so nothing wraps.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	switch {
+	case n > w:
+		return ansi.Truncate(s, w, "…")
+	case n < w:
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// fitMiddle is fit for names whose end matters: generated pod names differ
+// in their last characters, so the middle gives way ("prober-…-4bxjb").
+func fitMiddle(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n <= w || w < 8 {
+		return fit(s, w)
+	}
+	tail := (w - 1) / 2
+	head := w - 1 - tail
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
+}
+
+// clip cuts s to at most w cells without padding.
+func clip(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s
+}
+
+// fitRight pads on the left, for numbers.
+func fitRight(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n >= w {
+		return clip(s, w)
+	}
+	return strings.Repeat(" ", w-n) + s
+}
+
+// block pads or cuts lines to exactly h lines of width w.
+func block(lines []string, w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < h; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			b.WriteString(fit(lines[i], w))
+		} else {
+			b.WriteString(strings.Repeat(" ", max(w, 0)))
+		}
+	}
+	return b.String()
+}
+
+// sanitize turns text from outside (HTTP bodies, event messages) into one
+// printable line: tabs become spaces and control characters, including
+// escape sequences a body might carry, are dropped.
+func sanitize(s string) string {
+	s = ansi.Strip(s)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// bodyLines splits a body into sanitized lines, at most n of them.
+func bodyLines(body string, n int) []string {
+	body = strings.TrimRight(body, "\r\n")
+	if body == "" {
+		return nil
+	}
+	raw := strings.Split(body, "\n")
+	var out []string
+	for _, l := range raw {
+		if len(out) == n {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, sanitize(strings.TrimRight(l, "\r")))
+	}
+	return out
+}
+
+// scroller is a list of lines with a scroll offset: the shared body of the
+// text panes (events, output, rollout, detail, help).
+type scroller struct {
+	lines  []string
+	offset int
+	w, h   int
+}
+
+func (s *scroller) setSize(w, h int) {
+	s.w, s.h = w, h
+	s.clamp()
+}
+
+func (s *scroller) setLines(lines []string) {
+	s.lines = lines
+	s.clamp()
+}
+
+func (s *scroller) scroll(n int) {
+	s.offset += n
+	s.clamp()
+}
+
+func (s *scroller) top()    { s.offset = 0 }
+func (s *scroller) bottom() { s.offset = len(s.lines); s.clamp() }
+
+func (s *scroller) clamp() {
+	if m := len(s.lines) - s.h; s.offset > m {
+		s.offset = m
+	}
+	if s.offset < 0 {
+		s.offset = 0
+	}
+}
+
+func (s *scroller) view() string {
+	end := min(s.offset+s.h, len(s.lines))
+	var vis []string
+	if s.offset < end {
+		vis = s.lines[s.offset:end]
+	}
+	return block(vis, s.w, s.h)
+}
+
+// since formats an age the way kubectl's AGE column does
+// (translateTimestampSince in pkg/printers/internalversion/printers.go).
+func since(t, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}

@@ -1,0 +1,231 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// detailPane is the Enter view of one pod: containers' state and last
+// state, probe specs with Kubernetes defaults filled in, conditions, the
+// probe server's knobs from env, and its /info.
+type detailPane struct {
+	st     *styles
+	keys   *keyMap
+	key    string // pod shown
+	info   *kube.Result
+	scroll scroller
+}
+
+func newDetailPane(st *styles, keys *keyMap) detailPane {
+	return detailPane{st: st, keys: keys}
+}
+
+func (d *detailPane) SetSize(w, h int) { d.scroll.setSize(w, max(h-1, 0)) }
+
+func (d *detailPane) ShortHelp() []key.Binding {
+	k := d.keys
+	return []key.Binding{k.Back, k.Up, k.Down, k.Crash, k.Healthz, k.Info}
+}
+
+func (d *detailPane) open(podKey string) {
+	d.key = podKey
+	d.info = nil
+	d.scroll.top()
+}
+
+func (d *detailPane) Update(msg tea.KeyMsg) {
+	k := d.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.scroll.scroll(-1)
+	case key.Matches(msg, k.Down):
+		d.scroll.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		d.scroll.scroll(-d.scroll.h)
+	case key.Matches(msg, k.PageDown):
+		d.scroll.scroll(d.scroll.h)
+	case key.Matches(msg, k.Top):
+		d.scroll.top()
+	case key.Matches(msg, k.Bottom):
+		d.scroll.bottom()
+	}
+}
+
+func (d *detailPane) View() string {
+	return fit(d.st.Header.Render("POD "+d.key)+"  (esc to go back)", d.scroll.w) + "\n" + d.scroll.view()
+}
+
+// rebuild formats the pod; called on open, when the pod changes, when
+// /info arrives and on clock ticks (times are shown as "ago").
+func (d *detailPane) rebuild(row *podRow, now time.Time) {
+	if row == nil {
+		d.scroll.setLines([]string{"  the pod is gone"})
+		return
+	}
+	pod := row.pod
+	c := kube.PodStatus(pod, now)
+	var l []string
+	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
+	add("status %s   ready %s   restarts %s   age %s", c.Status, c.Ready, c.Restarts, c.Age)
+	add("node %s   ip %s   version %s   phase %s", c.Node, c.IP, orDash(c.Version), pod.Status.Phase)
+	if pod.DeletionTimestamp != nil {
+		add("being deleted since %s", stamp(pod.DeletionTimestamp.Time, now))
+	}
+	statuses := map[string]corev1.ContainerStatus{}
+	for _, s := range pod.Status.InitContainerStatuses {
+		statuses["init:"+s.Name] = s
+	}
+	for _, s := range pod.Status.ContainerStatuses {
+		statuses[s.Name] = s
+	}
+	for _, ctr := range pod.Spec.InitContainers {
+		l = append(l, "")
+		l = append(l, d.containerLines("init container", ctr, statuses["init:"+ctr.Name], now)...)
+	}
+	for _, ctr := range pod.Spec.Containers {
+		l = append(l, "")
+		l = append(l, d.containerLines("container", ctr, statuses[ctr.Name], now)...)
+	}
+	l = append(l, "", d.st.ColHeader.Render("conditions"))
+	for _, cond := range pod.Status.Conditions {
+		line := fmt.Sprintf("  %-26s %-6s since %s", cond.Type, cond.Status, stamp(cond.LastTransitionTime.Time, now))
+		if cond.Reason != "" {
+			line += "  " + cond.Reason
+		}
+		if cond.Message != "" {
+			line += ": " + sanitize(cond.Message)
+		}
+		l = append(l, line)
+	}
+	if len(pod.Status.Conditions) == 0 {
+		l = append(l, "  (none reported yet)")
+	}
+	l = append(l, "", d.st.ColHeader.Render("/info"))
+	switch {
+	case d.info == nil:
+		l = append(l, "  asking the probe server…")
+	case d.info.Err != nil:
+		l = append(l, "  "+d.st.Error.Render("failed: ")+sanitize(d.info.Err.Error()))
+	default:
+		l = append(l, fmt.Sprintf("  %d in %s", d.info.Code, d.info.Latency.Round(time.Millisecond/10)))
+		for _, b := range bodyLines(d.info.Body, 40) {
+			l = append(l, "  "+b)
+		}
+	}
+	d.scroll.setLines(l)
+}
+
+func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1.ContainerStatus, now time.Time) []string {
+	var l []string
+	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
+	l = append(l, d.st.ColHeader.Render(fmt.Sprintf("%s %s", kind, ctr.Name))+fmt.Sprintf("  image %s", ctr.Image))
+	add("  ready %v   restarts %d   started %v", cs.Ready, cs.RestartCount, cs.Started != nil && *cs.Started)
+	add("  state:      %s", stateText(cs.State, now))
+	add("  last state: %s", stateText(cs.LastTerminationState, now))
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"liveness", ctr.LivenessProbe}, {"readiness", ctr.ReadinessProbe}, {"startup", ctr.StartupProbe}} {
+		if p.probe == nil {
+			add("  %-9s  none", p.name)
+			continue
+		}
+		add("  %-9s  %s", p.name, probeText(p.probe))
+	}
+	if len(ctr.Env) > 0 {
+		l = append(l, "  env (the probe server's knobs):")
+		for _, e := range ctr.Env {
+			v := e.Value
+			if e.ValueFrom != nil {
+				v = "(from a reference)"
+			}
+			add("    %s=%s", e.Name, sanitize(v))
+		}
+	}
+	return l
+}
+
+func stateText(s corev1.ContainerState, now time.Time) string {
+	switch {
+	case s.Running != nil:
+		return "Running since " + stamp(s.Running.StartedAt.Time, now)
+	case s.Waiting != nil:
+		t := "Waiting: " + s.Waiting.Reason
+		if s.Waiting.Message != "" {
+			t += ": " + sanitize(s.Waiting.Message)
+		}
+		return t
+	case s.Terminated != nil:
+		t := s.Terminated
+		out := fmt.Sprintf("Terminated: %s, exit code %d", orDash(t.Reason), t.ExitCode)
+		if t.Signal != 0 {
+			out += fmt.Sprintf(", signal %d", t.Signal)
+		}
+		if !t.FinishedAt.IsZero() {
+			out += ", finished " + stamp(t.FinishedAt.Time, now)
+		}
+		if t.Message != "" {
+			out += ": " + sanitize(t.Message)
+		}
+		return out
+	}
+	return "-"
+}
+
+// Probe defaults as the API server fills them in
+// (pkg/apis/core/v1/defaults.go, SetDefaults_Probe): timeout 1, period 10,
+// success 1, failure 3; initialDelaySeconds is 0 when unset. Objects from a
+// fake clientset or a partial manifest may carry zeros, so show the value
+// the kubelet will really use.
+func probeText(p *corev1.Probe) string {
+	var h string
+	switch {
+	case p.HTTPGet != nil:
+		scheme := string(p.HTTPGet.Scheme)
+		if scheme == "" {
+			scheme = "HTTP"
+		}
+		h = fmt.Sprintf("%s GET %s port %s", scheme, orDefault(p.HTTPGet.Path, "/"), p.HTTPGet.Port.String())
+	case p.TCPSocket != nil:
+		h = "TCP port " + p.TCPSocket.Port.String()
+	case p.GRPC != nil:
+		h = fmt.Sprintf("gRPC port %d", p.GRPC.Port)
+	case p.Exec != nil:
+		h = "exec " + strings.Join(p.Exec.Command, " ")
+	default:
+		h = "no handler"
+	}
+	def := func(v, d int32) int32 {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	return fmt.Sprintf("%s  delay %ds period %ds timeout %ds success %d failure %d",
+		h, p.InitialDelaySeconds, def(p.PeriodSeconds, 10), def(p.TimeoutSeconds, 1),
+		def(p.SuccessThreshold, 1), def(p.FailureThreshold, 3))
+}
+
+// stamp shows a time both absolute and relative.
+func stamp(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format("15:04:05"), since(t, now))
+}
+
+func orDash(s string) string { return orDefault(s, "-") }
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

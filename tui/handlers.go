@@ -1,0 +1,238 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// Layout: two header lines, the body, a status line and a help line.
+const (
+	headerLines = 2
+	footerLines = 2
+	minWidth    = 40
+	minHeight   = 10
+)
+
+// handleResize is the only place sizes are decided; panes get SetSize.
+func (m *model) handleResize(msg tea.WindowSizeMsg) tea.Cmd {
+	m.w, m.h = msg.Width, msg.Height
+	m.help.Width = m.w
+	m.layout()
+	return nil
+}
+
+func (m *model) layout() {
+	m.bodyH = max(m.h-headerLines-footerLines, 0)
+	// The table gets what its rows need, up to a bit more than half; one
+	// line is the pane tab bar; the lower pane gets the rest.
+	podsH := max(min(len(m.state.pods)+2, m.bodyH*55/100), min(5, m.bodyH))
+	lowerH := max(m.bodyH-podsH-1, 0)
+	m.pods.SetSize(m.w, podsH)
+	m.timeline.SetSize(m.w, lowerH)
+	m.events.SetSize(m.w, lowerH)
+	m.output.SetSize(m.w, lowerH)
+	m.rollout.SetSize(m.w, lowerH)
+	m.detail.SetSize(m.w, m.bodyH)
+	m.prompt.SetSize(m.w, 1)
+	m.rollout.rebuild(m.state)
+}
+
+func (m *model) setFocus(f focus) {
+	if f == m.focus {
+		return
+	}
+	if f >= focusTimeline && f <= focusRollout {
+		m.lower = f
+	}
+	if f == focusDetail || f == focusHelp {
+		if m.focus != focusDetail && m.focus != focusHelp {
+			m.back = m.focus
+		}
+	}
+	m.focus = f
+	m.pods.focused = f == focusPods
+	m.pods.cache = ""
+}
+
+// handleKey: an open prompt or filter input has the keyboard first, then
+// global keys, then the focused pane.
+func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if m.prompt.active() {
+		a, cmd := m.prompt.Update(msg)
+		if a != nil {
+			return tea.Batch(cmd, m.handleAnswer(*a))
+		}
+		return cmd
+	}
+	if m.pods.filtering {
+		return m.podsKey(msg)
+	}
+	k := &m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case m.focus == focusHelp:
+		// Any of ?, esc closes help; other keys are ignored there.
+		if key.Matches(msg, k.Help, k.Back) {
+			m.setFocus(m.back)
+		}
+		return nil
+	case key.Matches(msg, k.Help):
+		m.setFocus(focusHelp)
+		return nil
+	case m.focus == focusDetail && key.Matches(msg, k.Back, k.Detail):
+		m.setFocus(m.back)
+		return nil
+	case key.Matches(msg, k.NextPane):
+		m.cyclePane(1)
+		return nil
+	case key.Matches(msg, k.PrevPane):
+		m.cyclePane(-1)
+		return nil
+	case key.Matches(msg, k.Panes) && m.focus != focusDetail:
+		m.setFocus(focus(msg.Runes[0] - '1'))
+		return nil
+	case key.Matches(msg, k.Detail) && (m.focus == focusPods || m.focus == focusTimeline):
+		return m.openDetail()
+	case key.Matches(msg, k.Crash):
+		return m.crashSelected()
+	case key.Matches(msg, k.Resolve):
+		return m.askResolve()
+	case key.Matches(msg, k.Healthz):
+		return m.podAction("healthz", func(ctx context.Context, a kube.Actions, t kube.Target) kube.Result { return a.Healthz(ctx, t) })
+	case key.Matches(msg, k.Info):
+		return m.podAction("info", func(ctx context.Context, a kube.Actions, t kube.Target) kube.Result { return a.Info(ctx, t) })
+	case key.Matches(msg, k.Delete):
+		return m.askDelete()
+	case key.Matches(msg, k.Apply):
+		return m.prompt.open(promptApply, "apply manifest (file or directory)", m.lastApply, kube.Target{})
+	case key.Matches(msg, k.Chaos):
+		return m.toggleChaos()
+	case key.Matches(msg, k.EventScope):
+		m.events.all = !m.events.all
+		m.rebuildEvents()
+		return nil
+	}
+	switch m.focus {
+	case focusPods, focusTimeline:
+		// The timeline follows the table's rows, so it moves the same cursor.
+		return m.podsKey(msg)
+	case focusEvents:
+		m.events.Update(msg)
+	case focusOutput:
+		m.output.Update(msg)
+	case focusRollout:
+		m.rollout.Update(msg)
+	case focusDetail:
+		m.detail.Update(msg)
+	}
+	return nil
+}
+
+// podsKey passes a key to the table and follows a selection change.
+func (m *model) podsKey(msg tea.KeyMsg) tea.Cmd {
+	before := m.pods.selKey
+	cmd := m.pods.Update(msg)
+	if m.pods.selKey != before {
+		m.rebuildEvents()
+	}
+	return cmd
+}
+
+func (m *model) cyclePane(d int) {
+	n := focus(len(paneNames))
+	f := m.focus
+	if f >= n { // from detail or help, tab goes back to the panes
+		f = m.back
+	}
+	m.setFocus((f + focus(d) + n) % n)
+}
+
+func (m *model) rebuildEvents() {
+	m.events.rebuild(m.state, m.pods.selKey)
+}
+
+// handleBatch applies a batch and rebuilds only what it touched.
+func (m *model) handleBatch(b kube.Batch) tea.Cmd {
+	m.sourceErr = nil
+	now := m.now()
+	ch := m.state.apply(b, now)
+	if ch.pods {
+		m.pods.rebuild(m.state, ch.podSet)
+	}
+	if ch.podSet {
+		m.layout()
+	}
+	if ch.events || ch.podSet || ch.pods {
+		m.rebuildEvents()
+	}
+	if ch.rollout || ch.pods {
+		m.rollout.rebuild(m.state)
+	}
+	if m.focus == focusDetail && ch.podKeys[m.detail.key] {
+		m.detail.rebuild(m.state.pods[m.detail.key], now)
+	}
+	if ch.conn {
+		m.pods.cache = ""
+	}
+	return waitBatch(m.ctx, m.opts.Source)
+}
+
+func (m *model) handleSourceErr(msg sourceErrMsg) tea.Cmd {
+	if m.ctx.Err() != nil || errors.Is(msg.err, context.Canceled) {
+		return nil
+	}
+	m.sourceErr = msg.err
+	m.log.Warn("watch source failed; retrying", "err", msg.err)
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return retrySourceMsg{} })
+}
+
+// handleTick moves the clock: AGE, "(5m ago)", the change markers and the
+// timeline are redrawn; nothing else is recomputed.
+func (m *model) handleTick() tea.Cmd {
+	m.pods.cache = ""
+	if m.focus == focusDetail {
+		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+	}
+	return tick()
+}
+
+func (m *model) handleFilterChanged() tea.Cmd {
+	m.pods.rebuild(m.state, true)
+	m.rebuildEvents()
+	return nil
+}
+
+func (m *model) handleResult(msg resultMsg) tea.Cmd {
+	m.output.pending = max(m.output.pending-1, 0)
+	m.output.add(m.now(), msg.res)
+	if msg.detail != "" && msg.detail == m.detail.key {
+		r := msg.res
+		m.detail.info = &r
+		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+	}
+	// After an apply the interesting thing is the rollout it starts.
+	if msg.res.Action == "apply" && msg.res.OK() && m.focus == focusPods {
+		m.lower = focusRollout
+	}
+	return nil
+}
+
+// forwardToInput gives non-key messages (blink, paste) to an open input.
+func (m *model) forwardToInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch {
+	case m.prompt.active():
+		m.prompt.input, cmd = m.prompt.input.Update(msg)
+	case m.pods.filtering:
+		m.pods.filter, cmd = m.pods.filter.Update(msg)
+		m.pods.cache = ""
+	}
+	return cmd
+}

@@ -1,0 +1,134 @@
+package tui
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// focus is which pane gets the keys. The lower panes share the space under
+// the pods table; detail and help take the whole body.
+type focus int
+
+const (
+	focusPods focus = iota
+	focusTimeline
+	focusEvents
+	focusOutput
+	focusRollout
+	focusDetail
+	focusHelp
+)
+
+var paneNames = [...]string{"pods", "timeline", "events", "output", "rollout"}
+
+// chaosState is the C key: crash a random ready pod every interval.
+type chaosState struct {
+	on      bool
+	every   time.Duration
+	gen     int
+	crashes int
+}
+
+// model is the root: it owns the state, routes messages, lays out panes.
+type model struct {
+	ctx  context.Context
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+	rand *rand.Rand
+
+	state *clusterState
+	st    styles
+	keys  keyMap
+	help  help.Model
+
+	focus focus
+	lower focus // which pane sits under the table
+	back  focus // where esc returns to from detail/help
+
+	pods     podsPane
+	timeline timelinePane
+	events   eventsPane
+	output   outputPane
+	rollout  rolloutPane
+	detail   detailPane
+	prompt   promptPane
+
+	chaos     chaosState
+	lastApply string
+
+	w, h      int
+	bodyH     int
+	sourceErr error
+}
+
+// newModel builds the root model. color false draws no colour (NO_COLOR).
+func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &model{
+		ctx:   ctx,
+		opts:  opts,
+		now:   opts.Now,
+		log:   log,
+		rand:  rand.New(rand.NewPCG(uint64(opts.Now().UnixNano()), 1)),
+		state: newClusterState(),
+		st:    newStyles(color),
+		keys:  newKeyMap(),
+		help:  help.New(),
+		lower: focusEvents,
+	}
+	m.pods = newPodsPane(&m.st, &m.keys)
+	m.pods.focused = true
+	m.timeline = newTimelinePane(&m.st, &m.keys)
+	m.pods.hist = m.state.hist
+	m.pods.timeline = &m.timeline
+	m.events = newEventsPane(&m.st, &m.keys)
+	m.output = newOutputPane(&m.st, &m.keys)
+	m.rollout = newRolloutPane(&m.st, &m.keys)
+	m.detail = newDetailPane(&m.st, &m.keys)
+	m.prompt = newPromptPane(&m.st, &m.keys)
+	m.rollout.rebuild(m.state)
+	return m
+}
+
+func (m *model) Init() tea.Cmd {
+	return tea.Batch(waitBatch(m.ctx, m.opts.Source), tick())
+}
+
+// Update is a router: one handler per message type.
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		return m, m.handleResize(msg)
+	case tea.KeyMsg:
+		return m, m.handleKey(msg)
+	case batchMsg:
+		return m, m.handleBatch(kube.Batch(msg))
+	case sourceErrMsg:
+		return m, m.handleSourceErr(msg)
+	case retrySourceMsg:
+		return m, waitBatch(m.ctx, m.opts.Source)
+	case tickMsg:
+		return m, m.handleTick()
+	case resultMsg:
+		return m, m.handleResult(msg)
+	case chaosMsg:
+		return m, m.handleChaos(msg)
+	case filterChangedMsg:
+		return m, m.handleFilterChanged()
+	}
+	// Anything else (cursor blinks, paste) belongs to an open text input.
+	return m, m.forwardToInput(msg)
+}

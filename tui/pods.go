@@ -1,0 +1,506 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+type sortKey int
+
+const (
+	sortName sortKey = iota
+	sortAge
+	sortRestarts
+	sortStatus
+	sortKeys
+)
+
+func (s sortKey) String() string {
+	return [...]string{"name", "age", "restarts", "status"}[s]
+}
+
+// column is one table column; widths are fixed on resize.
+type column struct {
+	title string
+	width int
+	right bool
+}
+
+// podsPane is the pods table: the filtered, sorted rows and the selection.
+type podsPane struct {
+	st   *styles
+	keys *keyMap
+
+	rows   []*podRow // filtered and sorted; pointers into clusterState.pods
+	cursor int
+	offset int
+	selKey string // selection is remembered by key, re-found after rebuilds
+
+	marked map[string]bool
+
+	sort      sortKey
+	filter    textinput.Model
+	filtering bool // the filter input has the keyboard
+
+	w, h    int
+	cols    []column
+	showIP  bool
+	showNd  bool
+	focused bool
+
+	// hist is the state's timelines; on wide screens each row carries its
+	// strip in a TIMELINE column.
+	hist     map[string]*history
+	timeline *timelinePane
+	cells    []markKind
+
+	// cache of the rendered pane; any change that affects it clears it.
+	cache string
+}
+
+const gutter = 3 // cursor, mark, changed
+
+func newPodsPane(st *styles, keys *keyMap) podsPane {
+	ti := textinput.New()
+	ti.Prompt = "/"
+	ti.Placeholder = "name"
+	ti.CharLimit = 253 // a DNS subdomain, the longest pod name
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	return podsPane{st: st, keys: keys, marked: map[string]bool{}, filter: ti}
+}
+
+// SetSize fixes the column widths for this terminal width.
+func (p *podsPane) SetSize(w, h int) {
+	p.w, p.h = w, h
+	p.filter.Width = max(w-30, 5)
+	// Fixed columns; NAME takes what is left. IP and NODE are shown only
+	// when NAME can still fit a generated pod name (27 cells).
+	ready := column{"READY", 5, false}
+	status := column{"STATUS", 16, false}
+	restarts := column{"RESTARTS", 12, false}
+	age := column{"AGE", 5, false}
+	version := column{"VERSION", 7, false}
+	ip := column{"IP", 15, false}
+	node := column{"NODE", 14, false}
+	fixed := []column{ready, status, restarts, age, version}
+	used := gutter
+	for _, c := range fixed {
+		used += c.width + 1
+	}
+	const nameMin = 27
+	p.showIP = w-used-ip.width-1 >= nameMin
+	if p.showIP {
+		used += ip.width + 1
+	}
+	p.showNd = w-used-node.width-1 >= nameMin
+	if p.showNd {
+		used += node.width + 1
+	}
+	nameW := max(w-used, 8)
+	// Wide screens: the room beyond a readable NAME goes to each pod's
+	// timeline strip, so restarts and flapping are seen in the table.
+	const nameWide = 34
+	tl := column{"TIMELINE (5m)", 0, false}
+	if nameW-nameWide-1 >= 16 {
+		tl.width = nameW - nameWide - 1
+		nameW = nameWide
+	}
+	p.cols = []column{{"NAME", nameW, false}}
+	p.cols = append(p.cols, fixed...)
+	if p.showIP {
+		p.cols = append(p.cols, ip)
+	}
+	if p.showNd {
+		p.cols = append(p.cols, node)
+	}
+	if tl.width > 0 {
+		p.cols = append(p.cols, tl)
+	}
+	p.ensureVisible()
+	p.cache = ""
+}
+
+// bodyRows is how many pod rows fit under the title and column header.
+func (p *podsPane) bodyRows() int { return max(p.h-2, 0) }
+
+// rebuild recollects rows from the state's map (pods came or went, or the
+// filter changed) or only re-sorts them (pods changed in place).
+func (p *podsPane) rebuild(s *clusterState, recollect bool) {
+	if recollect {
+		q := strings.ToLower(p.filter.Value())
+		p.rows = p.rows[:0]
+		for _, r := range s.pods {
+			if q != "" && !strings.Contains(strings.ToLower(r.pod.Name), q) {
+				continue
+			}
+			p.rows = append(p.rows, r)
+		}
+		for k := range p.marked {
+			if s.pods[k] == nil {
+				delete(p.marked, k)
+			}
+		}
+		p.sortRows()
+	} else if p.sort != sortName && p.sort != sortAge {
+		// Name and age never change for a pod, so only these orders move.
+		p.sortRows()
+	}
+	p.refind()
+	p.cache = ""
+}
+
+func (p *podsPane) sortRows() {
+	byName := func(a, b *podRow) int {
+		return cmp.Or(cmp.Compare(a.pod.Namespace, b.pod.Namespace), cmp.Compare(a.pod.Name, b.pod.Name))
+	}
+	var f func(a, b *podRow) int
+	switch p.sort {
+	case sortAge: // newest first: a rollout's new pods come to the top
+		f = func(a, b *podRow) int {
+			return cmp.Or(b.pod.CreationTimestamp.Compare(a.pod.CreationTimestamp.Time), byName(a, b))
+		}
+	case sortRestarts: // most restarts first
+		f = func(a, b *podRow) int {
+			return cmp.Or(cmp.Compare(b.cols.RestartCount, a.cols.RestartCount), byName(a, b))
+		}
+	case sortStatus: // trouble first
+		f = func(a, b *podRow) int {
+			return cmp.Or(cmp.Compare(rowSeverity(a), rowSeverity(b)), cmp.Compare(a.cols.Status, b.cols.Status), byName(a, b))
+		}
+	default:
+		f = byName
+	}
+	slices.SortFunc(p.rows, f)
+}
+
+func rowSeverity(r *podRow) int {
+	switch rowHealth(r) {
+	case healthBad:
+		return 0
+	case healthProgress:
+		return 1
+	case healthOK:
+		return 2
+	}
+	return 3
+}
+
+// rowHealth reads the kubectl STATUS word; READY decides between fine and
+// still starting.
+func rowHealth(r *podRow) health {
+	st := r.cols.Status
+	switch {
+	case st == "Running":
+		if r.ready {
+			return healthOK
+		}
+		return healthProgress
+	case st == "Completed" || st == "Succeeded" || st == "Terminating":
+		return healthDone
+	case strings.HasPrefix(st, "Init:") && !strings.Contains(st, "Error") && !strings.Contains(st, "CrashLoop") && !strings.HasPrefix(st, "Init:Signal") && !strings.HasPrefix(st, "Init:ExitCode"):
+		return healthProgress
+	}
+	switch st {
+	case "Pending", "ContainerCreating", "PodInitializing", "SchedulingGated", "NotReady":
+		return healthProgress
+	}
+	return healthBad
+}
+
+// refind puts the cursor back on the selected pod after the rows changed.
+func (p *podsPane) refind() {
+	if p.selKey != "" {
+		for i, r := range p.rows {
+			if r.key == p.selKey {
+				p.cursor = i
+				p.ensureVisible()
+				return
+			}
+		}
+	}
+	p.cursor = min(p.cursor, len(p.rows)-1)
+	p.cursor = max(p.cursor, 0)
+	if len(p.rows) > 0 {
+		p.selKey = p.rows[p.cursor].key
+	} else {
+		p.selKey = ""
+	}
+	p.ensureVisible()
+}
+
+func (p *podsPane) ensureVisible() {
+	n := p.bodyRows()
+	if p.cursor < p.offset {
+		p.offset = p.cursor
+	}
+	if n > 0 && p.cursor >= p.offset+n {
+		p.offset = p.cursor - n + 1
+	}
+	p.offset = max(min(p.offset, len(p.rows)-n), 0)
+}
+
+func (p *podsPane) selected() *podRow {
+	if p.cursor < 0 || p.cursor >= len(p.rows) {
+		return nil
+	}
+	return p.rows[p.cursor]
+}
+
+func (p *podsPane) move(n int) {
+	if len(p.rows) == 0 {
+		return
+	}
+	p.cursor = max(min(p.cursor+n, len(p.rows)-1), 0)
+	p.selKey = p.rows[p.cursor].key
+	p.ensureVisible()
+	p.cache = ""
+}
+
+// filterChangedMsg tells the root to recollect rows.
+type filterChangedMsg struct{}
+
+// Update handles the table's own keys: movement, marks, sort, filter.
+func (p *podsPane) Update(msg tea.KeyMsg) tea.Cmd {
+	if p.filtering {
+		switch msg.String() {
+		case "enter":
+			p.filtering = false
+			p.filter.Blur()
+			p.cache = ""
+			return nil
+		case "esc":
+			p.filtering = false
+			p.filter.Blur()
+			p.filter.SetValue("")
+			p.cache = ""
+			return func() tea.Msg { return filterChangedMsg{} }
+		}
+		before := p.filter.Value()
+		var cmd tea.Cmd
+		p.filter, cmd = p.filter.Update(msg)
+		p.cache = ""
+		if p.filter.Value() != before {
+			return tea.Batch(cmd, func() tea.Msg { return filterChangedMsg{} })
+		}
+		return cmd
+	}
+	k := p.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		p.move(-1)
+	case key.Matches(msg, k.Down):
+		p.move(1)
+	case key.Matches(msg, k.PageUp):
+		p.move(-max(p.bodyRows()-1, 1))
+	case key.Matches(msg, k.PageDown):
+		p.move(max(p.bodyRows()-1, 1))
+	case key.Matches(msg, k.Top):
+		p.move(-len(p.rows))
+	case key.Matches(msg, k.Bottom):
+		p.move(len(p.rows))
+	case key.Matches(msg, k.Mark):
+		if r := p.selected(); r != nil {
+			if p.marked[r.key] {
+				delete(p.marked, r.key)
+			} else {
+				p.marked[r.key] = true
+			}
+			p.move(1)
+			p.cache = ""
+		}
+	case key.Matches(msg, k.Back):
+		if len(p.marked) > 0 {
+			clear(p.marked)
+		} else if p.filter.Value() != "" {
+			p.filter.SetValue("")
+			p.cache = ""
+			return func() tea.Msg { return filterChangedMsg{} }
+		}
+		p.cache = ""
+	case key.Matches(msg, k.Sort):
+		p.sort = (p.sort + 1) % sortKeys
+		p.sortRows()
+		p.refind()
+		p.cache = ""
+	case key.Matches(msg, k.Filter):
+		p.filtering = true
+		p.cache = ""
+		return p.filter.Focus()
+	}
+	return nil
+}
+
+// ShortHelp is the table's part of the help line.
+func (p *podsPane) ShortHelp() []key.Binding {
+	k := p.keys
+	if p.filtering {
+		return []key.Binding{k.Confirm, k.Cancel}
+	}
+	return []key.Binding{k.Detail, k.Crash, k.Mark, k.Resolve, k.Healthz, k.Delete, k.Apply, k.Chaos, k.Filter, k.Sort}
+}
+
+// title is the pane's first line: counts, sort, filter.
+func (p *podsPane) title(total int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "PODS %d", len(p.rows))
+	if len(p.rows) != total {
+		fmt.Fprintf(&b, " of %d", total)
+	}
+	fmt.Fprintf(&b, "  sort:%s", p.sort)
+	if n := len(p.marked); n > 0 {
+		fmt.Fprintf(&b, "  marked:%d", n)
+	}
+	switch {
+	case p.filtering:
+		b.WriteString("  filter ")
+		b.WriteString(p.filter.View())
+	case p.filter.Value() != "":
+		fmt.Fprintf(&b, "  filter:%s", p.filter.Value())
+	}
+	return b.String()
+}
+
+// View draws the title, the column header and the visible rows only.
+func (p *podsPane) View(total int, now time.Time) string {
+	if p.cache != "" {
+		return p.cache
+	}
+	lines := make([]string, 0, p.h)
+	t := p.title(total)
+	if p.focused {
+		t = p.st.Header.Render(t)
+	}
+	lines = append(lines, t)
+	var hb strings.Builder
+	hb.WriteString(strings.Repeat(" ", gutter))
+	for i, c := range p.cols {
+		if i > 0 {
+			hb.WriteByte(' ')
+		}
+		hb.WriteString(fit(c.title, c.width))
+	}
+	lines = append(lines, p.st.ColHeader.Render(hb.String()))
+	end := min(p.offset+p.bodyRows(), len(p.rows))
+	for i := p.offset; i < end; i++ {
+		lines = append(lines, p.renderRow(p.rows[i], i == p.cursor, now))
+	}
+	if len(p.rows) == 0 && p.bodyRows() > 0 {
+		if total == 0 {
+			lines = append(lines, "   no pods match the namespace and selector")
+		} else {
+			lines = append(lines, "   no pod name contains "+fmt.Sprintf("%q", p.filter.Value()))
+		}
+	}
+	p.cache = block(lines, p.w, p.h)
+	return p.cache
+}
+
+func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
+	// AGE and "(5m ago)" move with the clock: recompute for visible rows.
+	c := kube.PodStatus(r.pod, now)
+	var b strings.Builder
+	b.Grow(p.w + 32)
+	if selected {
+		b.WriteByte('>')
+	} else {
+		b.WriteByte(' ')
+	}
+	if p.marked[r.key] {
+		b.WriteByte('*')
+	} else {
+		b.WriteByte(' ')
+	}
+	if !r.changedAt.IsZero() && now.Sub(r.changedAt) < changedFor {
+		b.WriteByte('!')
+	} else {
+		b.WriteByte(' ')
+	}
+	hs := p.st.forHealth(rowHealth(r))
+	version := c.Version
+	if version == "" {
+		version = "-"
+	}
+	cells := [...]string{c.Name, c.Ready, c.Status, c.Restarts, c.Age, version, c.IP, c.Node}
+	for i, col := range p.cols {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		ci := colIndex(col.title)
+		if ci == colTimeline {
+			b.WriteString(p.strip(r, col.width, now, selected))
+			continue
+		}
+		v := cells[ci]
+		if ci == 0 {
+			v = fitMiddle(v, col.width)
+		} else {
+			v = fit(v, col.width)
+		}
+		if !selected && (col.title == "STATUS" || col.title == "READY") {
+			v = hs.Render(v)
+		}
+		b.WriteString(v)
+	}
+	line := b.String()
+	if selected {
+		return p.st.Selected.Render(line)
+	}
+	return line
+}
+
+// strip draws the row's timeline; plain glyphs on the selected row, whose
+// reverse style must not be broken by inner colours.
+func (p *podsPane) strip(r *podRow, w int, now time.Time, plain bool) string {
+	if cap(p.cells) < w {
+		p.cells = make([]markKind, w)
+	}
+	cells := p.cells[:w]
+	h := p.hist[r.key]
+	if h == nil {
+		return strings.Repeat(" ", w)
+	}
+	h.strip(now, timelineWindow, cells)
+	var b strings.Builder
+	if plain {
+		for _, k := range cells {
+			b.WriteString(markGlyph[k])
+		}
+		return b.String()
+	}
+	p.timeline.writeStrip(&b, cells)
+	return b.String()
+}
+
+const colTimeline = 8
+
+func colIndex(title string) int {
+	switch title {
+	case "TIMELINE (5m)":
+		return colTimeline
+	case "NAME":
+		return 0
+	case "READY":
+		return 1
+	case "STATUS":
+		return 2
+	case "RESTARTS":
+		return 3
+	case "AGE":
+		return 4
+	case "VERSION":
+		return 5
+	case "IP":
+		return 6
+	}
+	return 7
+}

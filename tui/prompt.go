@@ -1,0 +1,172 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+type promptKind int
+
+const (
+	promptNone promptKind = iota
+	promptResolve
+	promptApply
+	promptDelete
+	promptChaos
+)
+
+// promptPane is the one-line question at the bottom of the screen. While
+// it is open it has the keyboard: no global binding fires.
+type promptPane struct {
+	st   *styles
+	keys *keyMap
+
+	kind   promptKind
+	label  string
+	input  textinput.Model
+	target kube.Target // resolve and delete
+	err    string      // why the last answer was refused
+	w      int
+}
+
+func newPromptPane(st *styles, keys *keyMap) promptPane {
+	ti := textinput.New()
+	ti.Prompt = ""
+	ti.CharLimit = 4096
+	// A steady cursor: a blinking one would redraw the screen twice a
+	// second for nothing.
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	return promptPane{st: st, keys: keys, input: ti}
+}
+
+func (p *promptPane) SetSize(w, _ int) {
+	p.w = w
+	p.input.Width = max(w-len(p.label)-4, 10)
+}
+
+func (p *promptPane) active() bool { return p.kind != promptNone }
+
+func (p *promptPane) open(kind promptKind, label, value string, t kube.Target) tea.Cmd {
+	p.kind, p.label, p.target, p.err = kind, label, t, ""
+	p.input.SetValue(value)
+	p.input.CursorEnd()
+	p.input.Width = max(p.w-len(label)-4, 10)
+	if kind == promptDelete {
+		p.input.Blur()
+		return nil
+	}
+	return p.input.Focus()
+}
+
+func (p *promptPane) close() {
+	p.kind = promptNone
+	p.input.Blur()
+	p.err = ""
+}
+
+// promptAnswer is what the person decided.
+type promptAnswer struct {
+	kind     promptKind
+	value    string
+	interval time.Duration // chaos
+	target   kube.Target
+}
+
+// Update returns an answer when the prompt was accepted, and whether it is
+// still open.
+func (p *promptPane) Update(msg tea.KeyMsg) (*promptAnswer, tea.Cmd) {
+	if p.kind == promptDelete {
+		kind, t := p.kind, p.target
+		p.close()
+		if msg.String() == "y" || msg.String() == "Y" {
+			return &promptAnswer{kind: kind, target: t}, nil
+		}
+		return nil, nil
+	}
+	switch {
+	case key.Matches(msg, p.keys.Cancel):
+		p.close()
+		return nil, nil
+	case key.Matches(msg, p.keys.Confirm):
+		a, err := p.answer()
+		if err != nil {
+			p.err = err.Error()
+			return nil, nil
+		}
+		p.close()
+		return a, nil
+	}
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	p.err = ""
+	return nil, cmd
+}
+
+func (p *promptPane) answer() (*promptAnswer, error) {
+	v := strings.TrimSpace(p.input.Value())
+	a := &promptAnswer{kind: p.kind, value: v, target: p.target}
+	switch p.kind {
+	case promptResolve:
+		if v == "" {
+			return nil, fmt.Errorf("type a host name, for example a Service name")
+		}
+	case promptApply:
+		if v == "" {
+			return nil, fmt.Errorf("type the path of a YAML manifest or a directory of them")
+		}
+	case promptChaos:
+		d, err := parseInterval(v)
+		if err != nil {
+			return nil, err
+		}
+		a.interval = d
+	}
+	return a, nil
+}
+
+// parseInterval accepts "10", "10s", "1m30s"; at least one second, so
+// chaos cannot flood the cluster.
+func parseInterval(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		v = strconv.Itoa(n) + "s"
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an interval: use seconds (10) or a duration (10s, 1m)", v)
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("interval %s is too short: at least 1s", d)
+	}
+	return d, nil
+}
+
+func (p *promptPane) ShortHelp() []key.Binding {
+	if p.kind == promptDelete {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "delete")),
+			key.NewBinding(key.WithKeys("n"), key.WithHelp("any other key", "cancel")),
+		}
+	}
+	return []key.Binding{p.keys.Confirm, p.keys.Cancel}
+}
+
+// View is one line: the question, the input, and the refusal if any.
+func (p *promptPane) View() string {
+	if p.kind == promptDelete {
+		return fit(p.st.Prompt.Render(p.label)+" [y/N]", p.w)
+	}
+	line := p.st.Prompt.Render(p.label+": ") + p.input.View()
+	if p.err != "" {
+		line = p.st.Prompt.Render(p.label+": ") + p.input.Value() + "  " + p.st.Error.Render(p.err)
+	}
+	return fit(line, p.w)
+}

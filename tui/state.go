@@ -1,0 +1,324 @@
+package tui
+
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// timelineWindow is how far back the probe timeline reaches.
+const timelineWindow = 5 * time.Minute
+
+// changedFor is how long a row keeps its "just changed" marker.
+const changedFor = 15 * time.Second
+
+// podRow is one pod as the table needs it. Rows are updated in place when a
+// batch brings a new version of the pod, so the table's sorted slice of
+// pointers stays valid unless pods come or go.
+type podRow struct {
+	key  string
+	pod  *corev1.Pod
+	cols kube.PodColumns // computed at the batch's time; AGE is redone on render
+
+	ready     bool      // every container ready
+	changedAt time.Time // restarts or readiness changed
+	changed   string    // what changed, for the marker's help
+}
+
+func podReady(c kube.PodColumns) bool {
+	return c.TotalContainers > 0 && c.ReadyContainers == c.TotalContainers
+}
+
+// clusterState is everything the watcher told us, in maps keyed
+// namespace/name. Only the root model writes it, from batch messages.
+type clusterState struct {
+	pods     map[string]*podRow
+	events   map[string]*corev1.Event
+	rs       map[string]*appsv1.ReplicaSet
+	deploys  map[string]*appsv1.Deployment
+	slices   map[string]*discoveryv1.EndpointSlice
+	services map[string]*corev1.Service
+	hist     map[string]*history
+	// eventCounts remembers the count last seen per event so a resync or a
+	// repeated update does not draw the same probe failure twice.
+	eventCounts map[string]int32
+
+	readyPods     int
+	totalRestarts int
+
+	conn   kube.Conn
+	synced bool
+
+	firstService string // name of the first Service seen, for the resolve prompt
+}
+
+func newClusterState() *clusterState {
+	return &clusterState{
+		pods:        map[string]*podRow{},
+		events:      map[string]*corev1.Event{},
+		rs:          map[string]*appsv1.ReplicaSet{},
+		deploys:     map[string]*appsv1.Deployment{},
+		slices:      map[string]*discoveryv1.EndpointSlice{},
+		services:    map[string]*corev1.Service{},
+		hist:        map[string]*history{},
+		eventCounts: map[string]int32{},
+	}
+}
+
+// changes says what a batch touched, so only those views are rebuilt.
+type changes struct {
+	pods    bool // some pod changed
+	podSet  bool // pods came or went: the table's order must be rebuilt
+	events  bool
+	rollout bool // replica sets, deployments, slices or services
+	conn    bool
+	podKeys map[string]bool // which pods changed, for the detail view
+}
+
+func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
+	var ch changes
+	if b.Conn != nil {
+		s.conn = *b.Conn
+		ch.conn = true
+	}
+	if b.Synced && !s.synced {
+		s.synced = true
+		ch.conn = true
+	}
+	for _, d := range b.Deltas {
+		switch d.Kind {
+		case kube.KindPod:
+			pod, ok := d.Obj.(*corev1.Pod)
+			if !ok && d.Type != kube.Deleted {
+				continue
+			}
+			if ch.podKeys == nil {
+				ch.podKeys = map[string]bool{}
+			}
+			ch.podKeys[d.Key] = true
+			ch.pods = true
+			if s.applyPod(d, pod, now) {
+				ch.podSet = true
+			}
+		case kube.KindEvent:
+			ch.events = true
+			s.applyEvent(d, now)
+		case kube.KindReplicaSet:
+			ch.rollout = true
+			applyObj(s.rs, d)
+		case kube.KindDeployment:
+			ch.rollout = true
+			applyObj(s.deploys, d)
+		case kube.KindEndpointSlice:
+			ch.rollout = true
+			applyObj(s.slices, d)
+		case kube.KindService:
+			ch.rollout = true
+			applyObj(s.services, d)
+			if svc, ok := d.Obj.(*corev1.Service); ok && d.Type == kube.Upsert && s.firstService == "" {
+				s.firstService = svc.Name
+			}
+		}
+	}
+	if ch.pods || ch.events {
+		since := now.Add(-timelineWindow)
+		for _, h := range s.hist {
+			h.prune(since)
+		}
+	}
+	return ch
+}
+
+func applyObj[T any](m map[string]T, d kube.Delta) {
+	if d.Type == kube.Deleted {
+		delete(m, d.Key)
+		return
+	}
+	if o, ok := d.Obj.(T); ok {
+		m[d.Key] = o
+	}
+}
+
+// applyPod records one pod delta and reports whether the set of pods changed.
+func (s *clusterState) applyPod(d kube.Delta, pod *corev1.Pod, now time.Time) bool {
+	old := s.pods[d.Key]
+	if d.Type == kube.Deleted {
+		if old == nil {
+			return false
+		}
+		s.count(old, -1)
+		delete(s.pods, d.Key)
+		delete(s.hist, d.Key)
+		return true
+	}
+	cols := kube.PodStatus(pod, now)
+	row := &podRow{key: d.Key}
+	added := old == nil
+	if old != nil {
+		s.count(old, -1)
+		row = old
+	}
+	ready := podReady(cols)
+	h := s.hist[d.Key]
+	if h == nil {
+		h = newHistory(pod, cols, ready)
+		s.hist[d.Key] = h
+	} else if old != nil {
+		if cols.RestartCount > old.cols.RestartCount {
+			at := now
+			if !cols.LastRestart.IsZero() && cols.LastRestart.After(now.Add(-changedFor)) {
+				at = cols.LastRestart
+			}
+			h.add(at, markRestart)
+			row.changedAt, row.changed = now, "restarted"
+		}
+		if ready != old.ready {
+			h.setReady(readyTransition(pod, now), ready)
+			row.changedAt, row.changed = now, "readiness"
+		}
+	}
+	row.pod, row.cols, row.ready = pod, cols, ready
+	s.pods[d.Key] = row
+	s.count(row, +1)
+	return added
+}
+
+func (s *clusterState) count(r *podRow, sign int) {
+	if r.ready {
+		s.readyPods += sign
+	}
+	s.totalRestarts += sign * r.cols.RestartCount
+}
+
+// newHistory starts a pod's timeline from what the object itself tells:
+// when it was created, when its Ready condition last flipped, and when its
+// last restart was, so a dashboard opened late still draws the recent past.
+func newHistory(pod *corev1.Pod, cols kube.PodColumns, ready bool) *history {
+	h := &history{created: pod.CreationTimestamp.Time}
+	h.setReady(pod.CreationTimestamp.Time, false)
+	if c := readyCondition(pod); c != nil && !c.LastTransitionTime.IsZero() {
+		h.setReady(c.LastTransitionTime.Time, c.Status == corev1.ConditionTrue)
+	}
+	h.setReady(h.lastChange(), ready)
+	if cols.RestartCount > 0 && !cols.LastRestart.IsZero() {
+		h.add(cols.LastRestart, markRestart)
+	}
+	return h
+}
+
+func (h *history) lastChange() time.Time {
+	if n := len(h.readiness); n > 0 {
+		return h.readiness[n-1].at
+	}
+	return h.created
+}
+
+func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == corev1.PodReady {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// readyTransition is when readiness flipped: the condition's own time when
+// it is recent (it has one-second resolution), else the time we saw it.
+func readyTransition(pod *corev1.Pod, now time.Time) time.Time {
+	if c := readyCondition(pod); c != nil && !c.LastTransitionTime.IsZero() {
+		t := c.LastTransitionTime.Time
+		if !t.After(now) && t.After(now.Add(-changedFor)) {
+			return t
+		}
+	}
+	return now
+}
+
+// applyEvent stores an event and draws probe failures and kills on the
+// involved pod's timeline.
+func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
+	if d.Type == kube.Deleted {
+		delete(s.events, d.Key)
+		delete(s.eventCounts, d.Key)
+		return
+	}
+	ev, ok := d.Obj.(*corev1.Event)
+	if !ok {
+		return
+	}
+	s.events[d.Key] = ev
+	count := eventCount(ev)
+	prev, seen := s.eventCounts[d.Key]
+	s.eventCounts[d.Key] = count
+	if seen && count <= prev {
+		return
+	}
+	if ev.InvolvedObject.Kind != "Pod" {
+		return
+	}
+	var k markKind
+	// Reasons as the kubelet records them: pkg/kubelet/events/event.go
+	// (ContainerUnhealthy = "Unhealthy", KillingContainer = "Killing").
+	switch ev.Reason {
+	case "Unhealthy":
+		k = markProbe
+	case "Killing":
+		k = markKilled
+	default:
+		return
+	}
+	h := s.hist[ev.InvolvedObject.Namespace+"/"+ev.InvolvedObject.Name]
+	if h == nil {
+		return
+	}
+	at := eventTime(ev)
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	h.add(at, k)
+}
+
+// eventTime is when an event last happened, whichever API generation wrote
+// it (series for events.k8s.io style, lastTimestamp for core/v1 style).
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+func eventCount(e *corev1.Event) int32 {
+	switch {
+	case e.Series != nil && e.Series.Count > 0:
+		return e.Series.Count
+	case e.Count > 0:
+		return e.Count
+	}
+	return 1
+}
+
+// desired is the sum of the Deployments' spec.replicas (nil means 1, the
+// API default from pkg/apis/apps/v1/defaults.go).
+func (s *clusterState) desired() (int, bool) {
+	if len(s.deploys) == 0 {
+		return 0, false
+	}
+	n := 0
+	for _, d := range s.deploys {
+		if d.Spec.Replicas == nil {
+			n++
+		} else {
+			n += int(*d.Spec.Replicas)
+		}
+	}
+	return n, true
+}

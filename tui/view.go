@@ -1,0 +1,233 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// View composes the screen: header, body, status line, help line. Every
+// line is cut to the width, so nothing wraps at any size.
+func (m *model) View() string {
+	if m.w == 0 {
+		return ""
+	}
+	if m.w < minWidth || m.h < minHeight {
+		return block([]string{fmt.Sprintf("terminal is %dx%d: proberctl needs at least %dx%d", m.w, m.h, minWidth, minHeight)}, m.w, m.h)
+	}
+	now := m.now()
+	var b strings.Builder
+	b.WriteString(m.headerView())
+	b.WriteByte('\n')
+	switch {
+	case !m.state.synced:
+		b.WriteString(m.loadingView())
+	case m.focus == focusHelp:
+		b.WriteString(m.helpView())
+	case m.focus == focusDetail:
+		b.WriteString(m.detail.View())
+	default:
+		b.WriteString(m.pods.View(len(m.state.pods), now))
+		b.WriteByte('\n')
+		b.WriteString(m.tabsView())
+		b.WriteByte('\n')
+		b.WriteString(m.lowerView())
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.statusView())
+	b.WriteByte('\n')
+	b.WriteString(fit(m.help.ShortHelpView(m.shortHelp()), m.w))
+	return b.String()
+}
+
+func (m *model) lowerView() string {
+	switch m.lower {
+	case focusTimeline:
+		return m.timeline.View(&m.pods, m.state, m.now())
+	case focusOutput:
+		return m.output.View()
+	case focusRollout:
+		return m.rollout.View()
+	}
+	return m.events.View(m.now())
+}
+
+// headerView: where we are looking and how it is going.
+func (m *model) headerView() string {
+	s := m.state
+	ns := m.opts.Namespace
+	if ns == "" {
+		ns = "(all)"
+	}
+	sel := m.opts.Selector
+	if sel == "" {
+		sel = "(none)"
+	}
+	ctxName := m.opts.Context
+	if ctxName == "" {
+		ctxName = "(in-cluster)"
+	}
+	line1 := m.st.Header.Render(ctxName) + fmt.Sprintf("  ns %s  -l %s  ", ns, sel) + m.connView()
+
+	var l2 strings.Builder
+	ready := s.readyPods
+	if want, ok := s.desired(); ok {
+		fmt.Fprintf(&l2, "ready %d of %d desired", ready, want)
+		if n := len(s.pods); n != want {
+			fmt.Fprintf(&l2, " (%d pods)", n)
+		}
+	} else {
+		fmt.Fprintf(&l2, "ready %d of %d pods", ready, len(s.pods))
+	}
+	fmt.Fprintf(&l2, "   restarts %d", s.totalRestarts)
+	if m.chaos.on {
+		l2.WriteString("   ")
+		l2.WriteString(m.st.Chaos.Render(fmt.Sprintf("CHAOS: crash a ready pod every %s (%d so far, C stops)", m.chaos.every, m.chaos.crashes)))
+	}
+	return fit(line1, m.w) + "\n" + fit(l2.String(), m.w)
+}
+
+func (m *model) connView() string {
+	c := m.state.conn
+	if m.sourceErr != nil {
+		return m.st.Error.Render("watch failed: ") + sanitize(m.sourceErr.Error()) + " (retrying)"
+	}
+	switch c.State {
+	case kube.Connected:
+		return m.st.OK.Render("● connected")
+	case kube.Disconnected:
+		t := m.st.Error.Render("○ disconnected, reconnecting")
+		if c.Detail != "" {
+			t += ": " + sanitize(c.Detail)
+		}
+		return t
+	case kube.Forbidden:
+		t := m.st.Error.Render("✗ forbidden")
+		if c.Detail != "" {
+			t += ": " + sanitize(c.Detail)
+		}
+		return t
+	}
+	t := m.st.Progress.Render("… connecting")
+	if c.Detail != "" {
+		t += ": " + sanitize(c.Detail)
+	}
+	return t
+}
+
+func (m *model) loadingView() string {
+	lines := []string{
+		"",
+		"  Loading: waiting for the watch caches to sync (" + m.state.conn.State.String() + ")…",
+	}
+	if d := m.state.conn.Detail; d != "" {
+		lines = append(lines, "  "+sanitize(d))
+	}
+	return block(lines, m.w, m.bodyH)
+}
+
+// tabsView is the bar between the table and the lower pane.
+func (m *model) tabsView() string {
+	var b strings.Builder
+	for i, name := range paneNames {
+		f := focus(i)
+		label := fmt.Sprintf(" %d %s ", i+1, name)
+		switch {
+		case f == m.focus:
+			b.WriteString(m.st.TabActive.Render("[" + label[1:len(label)-1] + "]"))
+		case f == m.lower:
+			b.WriteString(m.st.Header.Render(label))
+		default:
+			b.WriteString(m.st.Tab.Render(label))
+		}
+		b.WriteByte(' ')
+	}
+	if m.focus == focusPods && m.events.all {
+		b.WriteString(m.st.Dim.Render(" events: all pods"))
+	}
+	return fit(b.String(), m.w)
+}
+
+// statusView: the open prompt, or the newest result, or a hint.
+func (m *model) statusView() string {
+	switch {
+	case m.prompt.active():
+		return m.prompt.View()
+	case len(m.output.entries) > 0:
+		s := m.output.summary(m.output.entries[0])
+		if m.output.pending > 0 {
+			s = fmt.Sprintf("[%d running] ", m.output.pending) + s
+		}
+		return fit(s, m.w)
+	case m.output.pending > 0:
+		return fit(fmt.Sprintf("[%d running]", m.output.pending), m.w)
+	}
+	return fit(m.st.Dim.Render("select a pod with ↑/↓; enter shows it; c crashes it; ? lists every key"), m.w)
+}
+
+func (m *model) shortHelp() []key.Binding {
+	var ks []key.Binding
+	switch {
+	case m.prompt.active():
+		return m.prompt.ShortHelp()
+	case m.pods.filtering:
+		return m.pods.ShortHelp()
+	case m.focus == focusHelp:
+		return []key.Binding{m.keys.Back, m.keys.Quit}
+	case m.focus == focusDetail:
+		ks = m.detail.ShortHelp()
+	case m.focus == focusTimeline:
+		ks = m.timeline.ShortHelp()
+	case m.focus == focusEvents:
+		ks = m.events.ShortHelp()
+	case m.focus == focusOutput:
+		ks = m.output.ShortHelp()
+	case m.focus == focusRollout:
+		ks = m.rollout.ShortHelp()
+	default:
+		ks = m.pods.ShortHelp()
+	}
+	return append(ks, m.keys.globalShort()...)
+}
+
+// helpView is the ? screen: every key, then what the markers mean.
+func (m *model) helpView() string {
+	lines := []string{m.st.Header.Render("KEYS") + "  (? or esc closes)", ""}
+	lines = append(lines, m.fullHelpLines()...)
+	lines = append(lines, "",
+		m.st.Header.Render("MARKERS"),
+		"  >  selected row     *  marked (c crashes all marked)     !  restarts or readiness just changed",
+		"  STATUS, READY and RESTARTS are computed as kubectl get pods does.",
+		"  timeline: "+m.timeline.legend(),
+	)
+	return block(lines, m.w, m.bodyH)
+}
+
+// fullHelpLines lays the keymap's help columns out in rows of as many
+// columns as fit the width; help.Model would silently drop the rest.
+func (m *model) fullHelpLines() []string {
+	var out []string
+	var row [][]key.Binding
+	used := 0
+	flush := func() {
+		if len(row) > 0 {
+			out = append(out, strings.Split(m.help.FullHelpView(row), "\n")...)
+			out = append(out, "")
+		}
+		row, used = nil, 0
+	}
+	for _, g := range m.keys.FullHelp() {
+		w := lipgloss.Width(m.help.FullHelpView([][]key.Binding{g})) + 4
+		if used > 0 && used+w > m.w {
+			flush()
+		}
+		row = append(row, g)
+		used += w
+	}
+	flush()
+	return out
+}
