@@ -3,8 +3,15 @@ package kubelet
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 )
 
@@ -18,25 +25,166 @@ type Options struct {
 	// Clock drives probe periods, back-off and grace periods. Default the
 	// real clock; tests pass a k8s.io/utils/clock/testing.FakeClock.
 	Clock clock.WithTicker
-	// Logger receives the kubelet's logs and the children's output. Default
-	// discards.
+	// Logger receives the kubelet's logs and, at debug level, the
+	// children's output. Default discards.
 	Logger *slog.Logger
+	// ShutdownGracePeriod bounds, in real time, how long Run waits for
+	// containers after SIGTERM once its context ends, before SIGKILL.
+	// Default 2s (the kubelet's minimum grace period), so quitting the lab
+	// is quick whatever the pods' terminationGracePeriodSeconds.
+	ShutdownGracePeriod time.Duration
 }
 
 // Kubelet runs the pods of one node.
 type Kubelet struct {
-	client kubernetes.Interface
-	opts   Options
+	client   kubernetes.Interface
+	opts     Options
+	clock    clock.WithTicker
+	log      *slog.Logger
+	recorder *recorder
+	prober   *prober
+	ipam     *ipam
+	spawner  *spawner
+	backoff  *flowcontrol.Backoff
+	children sync.WaitGroup
+
+	mu      sync.Mutex
+	workers map[types.UID]*podWorker
+
+	// trace, when set (tests, benchmarks), sees every probe worker tick.
+	trace func(probeTrace)
+}
+
+// probeTrace is one probe worker tick: when, and what came of it.
+type probeTrace struct {
+	Pod       string
+	Container string
+	Type      probeType
+	At        time.Time
+	What      string // "initial delay", "probed success", ...
 }
 
 // New returns a kubelet for client; Run starts it.
 func New(client kubernetes.Interface, opts Options) *Kubelet {
-	return &Kubelet{client: client, opts: opts}
+	if opts.NodeName == "" {
+		opts.NodeName = "lab"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownGracePeriod <= 0 {
+		opts.ShutdownGracePeriod = minimumGracePeriod
+	}
+	k := &Kubelet{
+		client:  client,
+		opts:    opts,
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		ipam:    newIPAM(),
+		spawner: defaultSpawner,
+		// No jitter: the kubelet's crash-loop back-off has none
+		// (pkg/kubelet/kubelet.go flowcontrol.NewBackOff).
+		backoff: flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),
+		workers: map[types.UID]*podWorker{},
+	}
+	k.recorder = newRecorder(client, opts.Clock, opts.NodeName, opts.Logger)
+	k.prober = newProber()
+	return k
 }
 
 // Run schedules and runs pods until ctx ends, then stops every container
 // (SIGTERM, the grace period, SIGKILL) and returns once all children are gone.
 func (k *Kubelet) Run(ctx context.Context) error {
+	stopEvents := make(chan struct{})
+	go k.recorder.run(stopEvents)
+
+	factory := informers.NewSharedInformerFactory(k.client, 0)
+	inf := factory.Core().V1().Pods().Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { k.observe(ctx, obj) },
+		UpdateFunc: func(_, obj any) { k.observe(ctx, obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				k.forget(pod)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
 	<-ctx.Done()
+	factory.Shutdown()
+
+	k.mu.Lock()
+	workers := make([]*podWorker, 0, len(k.workers))
+	for _, w := range k.workers {
+		workers = append(workers, w)
+	}
+	k.mu.Unlock()
+	for _, w := range workers {
+		<-w.done
+	}
+	k.children.Wait()
+	close(stopEvents)
+	<-k.recorder.done
 	return nil
+}
+
+// observe starts a worker for a new pod this node should run, or hands an
+// update to its worker.
+func (k *Kubelet) observe(ctx context.Context, obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || ctx.Err() != nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if w, ok := k.workers[pod.UID]; ok {
+		w.update(pod)
+		return
+	}
+	if pod.Spec.NodeName != "" && pod.Spec.NodeName != k.opts.NodeName {
+		return // another node's
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return
+	}
+	if pod.DeletionTimestamp != nil && pod.Spec.NodeName == "" {
+		return
+	}
+	if pod.Spec.SchedulerName != "" && pod.Spec.SchedulerName != corev1.DefaultSchedulerName && pod.Spec.NodeName == "" {
+		return // another scheduler's
+	}
+	w := newPodWorker(k, pod)
+	k.workers[pod.UID] = w
+	go func() {
+		w.run(ctx)
+		k.mu.Lock()
+		if k.workers[pod.UID] == w && ctx.Err() == nil {
+			delete(k.workers, pod.UID)
+		}
+		k.mu.Unlock()
+	}()
+}
+
+func (k *Kubelet) forget(pod *corev1.Pod) {
+	k.mu.Lock()
+	w, ok := k.workers[pod.UID]
+	k.mu.Unlock()
+	if ok {
+		w.remove()
+	}
+}
+
+func (k *Kubelet) traceProbe(w *probeWorker, at time.Time, what string) {
+	if k.trace != nil {
+		k.trace(probeTrace{Pod: w.pw.key, Container: w.container.Name, Type: w.typ, At: at, What: what})
+	}
 }

@@ -1,0 +1,241 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/proberctl/proberctl/lab/store"
+)
+
+// proberctl is the binary built once for the package's tests; every
+// container runs "proberctl serve".
+var proberctl string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		runHelper()
+		return
+	}
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "lab-kubelet-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	proberctl = filepath.Join(dir, "proberctl")
+	build := exec.Command("go", "build", "-o", proberctl, "github.com/proberctl/proberctl")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build proberctl for the kubelet tests: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// env is one kubelet on one in-memory API, as the lab runs it.
+type env struct {
+	t      *testing.T
+	client kubernetes.Interface
+	clock  clock.WithTicker
+	fake   *clocktesting.FakeClock // nil with the real clock
+	k      *Kubelet
+
+	mu     sync.Mutex
+	traces []probeTrace
+}
+
+// start runs a kubelet on a fresh store. fake selects a fake clock starting
+// at a fixed time.
+func start(t *testing.T, fake bool) *env {
+	t.Helper()
+	e := &env{t: t}
+	var clk clock.WithTicker = clock.RealClock{}
+	if fake {
+		e.fake = clocktesting.NewFakeClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+		clk = e.fake
+	}
+	e.clock = clk
+	st := store.New(store.Options{Clock: clk})
+	t.Cleanup(st.Close)
+	e.client = st.Client()
+	e.k = New(e.client, Options{ServerArgv: []string{proberctl, "serve"}, Clock: clk})
+	e.k.trace = func(tr probeTrace) {
+		e.mu.Lock()
+		e.traces = append(e.traces, tr)
+		e.mu.Unlock()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.k.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("kubelet did not stop within 30s")
+		}
+	})
+	return e
+}
+
+// pod is a one-container pod running the probe server with env.
+func pod(name string, env map[string]string) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "proberctl:test"}},
+		},
+	}
+	for k, v := range env {
+		p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: k, Value: v})
+	}
+	return p
+}
+
+func httpProbe(path string, port int) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(int32(port))}}}
+}
+
+func (e *env) create(p *corev1.Pod) *corev1.Pod {
+	e.t.Helper()
+	out, err := e.client.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{})
+	if err != nil {
+		e.t.Fatalf("create pod: %v", err)
+	}
+	return out
+}
+
+func (e *env) get(name string) *corev1.Pod {
+	e.t.Helper()
+	p, err := e.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatalf("get pod: %v", err)
+	}
+	return p
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitPod waits until the stored pod satisfies cond and returns it.
+func (e *env) waitPod(name, what string, cond func(*corev1.Pod) bool) *corev1.Pod {
+	e.t.Helper()
+	var last *corev1.Pod
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p, err := e.client.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil {
+			last = p
+			if cond(p) {
+				return p
+			}
+		} else if !apierrors.IsNotFound(err) {
+			e.t.Fatalf("get pod: %v", err)
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for pod %s: %s; last status: %+v", name, what, statusSummary(last))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func statusSummary(p *corev1.Pod) string {
+	if p == nil {
+		return "<none>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "phase=%s", p.Status.Phase)
+	for _, cs := range p.Status.ContainerStatuses {
+		fmt.Fprintf(&b, " %s{ready=%v restarts=%d state=%+v last=%+v}", cs.Name, cs.Ready, cs.RestartCount, cs.State, cs.LastTerminationState)
+	}
+	return b.String()
+}
+
+// events returns the pod's events as "Type Reason Message" lines with their
+// counts, in creation order.
+func (e *env) events(name string) []*corev1.Event {
+	e.t.Helper()
+	list, err := e.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatalf("list events: %v", err)
+	}
+	var out []*corev1.Event
+	for i := range list.Items {
+		if list.Items[i].InvolvedObject.Name == name {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out
+}
+
+// waitEvent waits for an event of the pod with reason and message.
+func (e *env) waitEvent(name, reason, message string) *corev1.Event {
+	e.t.Helper()
+	var found *corev1.Event
+	e.waitFor(fmt.Sprintf("event %s %q on %s", reason, message, name), func() bool {
+		for _, ev := range e.events(name) {
+			if ev.Reason == reason && ev.Message == message {
+				found = ev
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// tracesOf returns the probe ticks of one probe type so far.
+func (e *env) tracesOf(typ probeType) []probeTrace {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []probeTrace
+	for _, tr := range e.traces {
+		if tr.Type == typ {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// step advances the fake clock, then waits until every probe worker of typ
+// has handled the tick due at the new time (n ticks expected in total).
+func (e *env) step(d time.Duration) {
+	e.fake.Step(d)
+}
+
+func containerStatus(p *corev1.Pod) corev1.ContainerStatus {
+	if len(p.Status.ContainerStatuses) == 0 {
+		return corev1.ContainerStatus{}
+	}
+	return p.Status.ContainerStatuses[0]
+}
+
+func running(p *corev1.Pod) bool { return containerStatus(p).State.Running != nil }

@@ -1,0 +1,922 @@
+package kubelet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
+)
+
+// The kubelet's numbers.
+const (
+	// pkg/kubelet/kubelet.go initialCrashLoopBackOff and
+	// MaxCrashLoopBackOff (v1beta1.MaxContainerBackOff); the
+	// ReduceDefaultCrashLoopBackOffDecay gate that lowers them is alpha and
+	// off in 1.37 (pkg/features/kube_features.go).
+	initialCrashLoopBackOff = 10 * time.Second
+	maxCrashLoopBackOff     = 300 * time.Second
+	// pkg/kubelet/kuberuntime/kuberuntime_manager.go
+	// minimumGracePeriodInSeconds: no container is stopped with less.
+	minimumGracePeriod = 2 * time.Second
+	// pkg/kubelet/pod_workers.go: a pod in back-off is synced again at the
+	// back-off's end, but at least every resync interval (syncFrequency,
+	// default 1m), and each such sync records a BackOff event.
+	resyncInterval = time.Minute
+)
+
+// podWorker owns one pod: its containers, probe workers and status. Its
+// goroutine is the only one that starts and stops containers and writes the
+// pod's status, as the kubelet's pod worker is.
+type podWorker struct {
+	k   *Kubelet
+	uid types.UID
+	key string // namespace/name
+
+	wake chan struct{}
+	done chan struct{}
+
+	mu         sync.Mutex
+	pod        *corev1.Pod // latest seen
+	removed    bool        // gone from the API
+	ip         string
+	containers []*containerState
+	results    map[resultKey]resultEntry
+	terminal   bool // phase Succeeded or Failed
+
+	// Owned by the worker goroutine.
+	workers     []*probeWorker
+	written     *corev1.PodStatus // last status written
+	startTime   time.Time
+	scheduledAt time.Time
+	backoffAt   time.Time // next wake-up for a back-off, zero if none
+}
+
+type resultKey struct {
+	typ       probeType
+	container string
+}
+
+type resultEntry struct {
+	id  string
+	res result
+}
+
+func newPodWorker(k *Kubelet, pod *corev1.Pod) *podWorker {
+	return &podWorker{
+		k:       k,
+		uid:     pod.UID,
+		key:     pod.Namespace + "/" + pod.Name,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		pod:     pod,
+		results: map[resultKey]resultEntry{},
+	}
+}
+
+// poke asks the worker to sync soon, without blocking.
+func (pw *podWorker) poke() {
+	select {
+	case pw.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (pw *podWorker) update(pod *corev1.Pod) {
+	pw.mu.Lock()
+	pw.pod = pod
+	pw.mu.Unlock()
+	pw.poke()
+}
+
+func (pw *podWorker) remove() {
+	pw.mu.Lock()
+	pw.removed = true
+	pw.mu.Unlock()
+	pw.poke()
+}
+
+func (pw *podWorker) latest() (*corev1.Pod, bool) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	return pw.pod, pw.removed
+}
+
+// podDesc is pkg/kubelet/util/format/pod.go Pod: "name_namespace(uid)".
+func (pw *podWorker) podDesc() string {
+	pod, _ := pw.latest()
+	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
+}
+
+func (pw *podWorker) containerEvent(container, typ, reason, message string) {
+	pod, _ := pw.latest()
+	pw.k.recorder.emit(event{pod: pod, container: container, component: kubeletComponent, typ: typ, reason: reason, message: message})
+}
+
+// containerView is what a probe worker needs to know of its container.
+type containerView struct {
+	id            string
+	running       bool
+	exited        bool
+	started       bool
+	startedAt     time.Time
+	podIP         string
+	terminal      bool
+	deleting      bool
+	restartPolicy corev1.RestartPolicy
+}
+
+func (pw *podWorker) view(name string) containerView {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	v := containerView{
+		podIP:         pw.ip,
+		terminal:      pw.terminal,
+		deleting:      pw.pod.DeletionTimestamp != nil,
+		restartPolicy: pw.pod.Spec.RestartPolicy,
+	}
+	c := pw.containerLocked(name)
+	if c == nil || c.cur == nil {
+		return v
+	}
+	v.id = c.cur.id
+	v.running = !c.cur.exited
+	v.exited = c.cur.exited
+	v.startedAt = c.cur.startedAt
+	v.started = pw.startedLocked(c)
+	return v
+}
+
+func (pw *podWorker) containerLocked(name string) *containerState {
+	for _, c := range pw.containers {
+		if c.spec.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// startedLocked is prober_manager.go isContainerStarted: a running container
+// without a startup probe has started; with one, once it succeeded.
+func (pw *podWorker) startedLocked(c *containerState) bool {
+	if c.cur == nil || c.cur.exited {
+		return false
+	}
+	if c.spec.StartupProbe == nil {
+		return true
+	}
+	r, ok := pw.results[resultKey{startup, c.spec.Name}]
+	return ok && r.id == c.cur.id && r.res == success
+}
+
+// setResult is the results manager's Set: a change for the container's
+// current ID wakes the pod worker, as its Updates channel does.
+func (pw *podWorker) setResult(typ probeType, container, id string, res result) {
+	k := resultKey{typ, container}
+	pw.mu.Lock()
+	old, ok := pw.results[k]
+	changed := !ok || old.id != id || old.res != res
+	pw.results[k] = resultEntry{id, res}
+	pw.mu.Unlock()
+	if changed {
+		pw.poke()
+	}
+}
+
+func (pw *podWorker) result(typ probeType, c *containerState) (result, bool) {
+	r, ok := pw.results[resultKey{typ, c.spec.Name}]
+	if !ok || c.cur == nil || r.id != c.cur.id {
+		return unknown, false
+	}
+	return r.res, true
+}
+
+// run is the pod's life on this node.
+func (pw *podWorker) run(ctx context.Context) {
+	defer close(pw.done)
+	if err := pw.admit(ctx); err != nil {
+		if ctx.Err() == nil {
+			pw.k.log.Warn("admit pod", "pod", pw.key, "err", err)
+		}
+		pw.release()
+		return
+	}
+	pw.startProbes()
+	defer pw.stopProbes()
+	defer pw.release()
+
+	var timer clock.Timer
+	for {
+		if finished := pw.sync(ctx); finished {
+			return
+		}
+		var timerC <-chan time.Time
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+		if !pw.backoffAt.IsZero() {
+			timer = pw.k.clock.NewTimer(max(pw.backoffAt.Sub(pw.k.clock.Now()), 0))
+			timerC = timer.C()
+		}
+		select {
+		case <-pw.wake:
+		case <-timerC:
+		case <-ctx.Done():
+			pw.shutdown()
+			return
+		}
+	}
+}
+
+// admit gives the pod its address and ports and, if no one has yet, binds it
+// to this node as the scheduler does.
+func (pw *podWorker) admit(ctx context.Context) error {
+	pod, _ := pw.latest()
+	ip, err := pw.k.ipam.allocate()
+	if err != nil {
+		return err
+	}
+	ports := map[string]int{}
+	var cs []*containerState
+	for _, c := range pod.Spec.Containers {
+		hp, err := freePort()
+		if err != nil {
+			pw.k.ipam.release(ip)
+			return err
+		}
+		ports[c.Name] = hp
+		for _, p := range c.Ports {
+			ports[c.Name+"/"+strconv.Itoa(int(p.ContainerPort))] = hp
+		}
+		for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+			if port, ok := probePort(pr, &c); ok {
+				ports[c.Name+"/"+strconv.Itoa(port)] = hp
+			}
+		}
+		cs = append(cs, &containerState{spec: c, hostPort: hp})
+	}
+	pw.mu.Lock()
+	pw.ip = ip
+	pw.containers = cs
+	pw.mu.Unlock()
+
+	raw, _ := json.Marshal(ports)
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+		PortsAnnotation: string(raw),
+		IPAnnotation:    ip,
+	}}})
+	pods := pw.k.client.CoreV1().Pods(pod.Namespace)
+	patched, err := pods.Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("record addresses of pod %s: %w", pw.key, err)
+	}
+	pw.update(patched)
+	if pod.Spec.NodeName == "" {
+		b := &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: pw.k.opts.NodeName},
+		}
+		if err := pods.Bind(ctx, b, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("bind pod %s to %s: %w", pw.key, pw.k.opts.NodeName, err)
+		}
+		pw.scheduledAt = pw.k.clock.Now()
+		// pkg/scheduler/schedule_one.go: "Successfully assigned %v/%v to %v".
+		pw.k.recorder.emit(event{pod: patched, component: schedulerComponent, typ: corev1.EventTypeNormal,
+			reason: reasonScheduled, message: fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, pw.k.opts.NodeName)})
+	}
+	pw.startTime = pw.k.clock.Now()
+	if len(pod.Spec.InitContainers) > 0 {
+		pw.k.recorder.emit(event{pod: patched, component: kubeletComponent, typ: corev1.EventTypeWarning,
+			reason: reasonFailed, message: "init containers are not supported by the lab; they are skipped"})
+	}
+	return nil
+}
+
+// probePort is the container port a probe talks to, if it names one.
+func probePort(p *corev1.Probe, c *corev1.Container) (int, bool) {
+	if p == nil {
+		return 0, false
+	}
+	var port int
+	var err error
+	switch {
+	case p.HTTPGet != nil:
+		port, err = resolvePort(p.HTTPGet.Port, c)
+	case p.TCPSocket != nil:
+		port, err = resolvePort(p.TCPSocket.Port, c)
+	default:
+		return 0, false
+	}
+	return port, err == nil
+}
+
+// mapPort maps a container port on this pod's IP to its host port.
+func (pw *podWorker) mapPort(host string, port int) (int, bool) {
+	pw.mu.Lock()
+	if host != pw.ip {
+		pw.mu.Unlock()
+		return 0, false
+	}
+	defer pw.mu.Unlock()
+	for _, c := range pw.containers {
+		for _, p := range c.spec.Ports {
+			if int(p.ContainerPort) == port {
+				return c.hostPort, true
+			}
+		}
+		for _, pr := range []*corev1.Probe{c.spec.LivenessProbe, c.spec.ReadinessProbe, c.spec.StartupProbe} {
+			if pp, ok := probePort(pr, &c.spec); ok && pp == port {
+				return c.hostPort, true
+			}
+		}
+	}
+	if len(pw.containers) == 1 {
+		return pw.containers[0].hostPort, true
+	}
+	return 0, false
+}
+
+func (pw *podWorker) release() {
+	pw.mu.Lock()
+	ip := pw.ip
+	pw.mu.Unlock()
+	if ip != "" {
+		pw.k.ipam.release(ip)
+	}
+	for _, c := range pw.containers {
+		pw.k.backoff.DeleteEntry(pw.backoffKey(c))
+	}
+}
+
+func (pw *podWorker) startProbes() {
+	pod, _ := pw.latest()
+	for _, c := range pod.Spec.Containers {
+		for _, p := range []struct {
+			typ   probeType
+			probe *corev1.Probe
+		}{{startup, c.StartupProbe}, {liveness, c.LivenessProbe}, {readiness, c.ReadinessProbe}} {
+			if p.probe == nil {
+				continue
+			}
+			w := newProbeWorker(pw, p.typ, c)
+			pw.workers = append(pw.workers, w)
+			go w.run()
+		}
+	}
+}
+
+func (pw *podWorker) stopProbes() {
+	for _, w := range pw.workers {
+		close(w.stop)
+	}
+	for _, w := range pw.workers {
+		<-w.done
+	}
+}
+
+func (pw *podWorker) backoffKey(c *containerState) string {
+	// kuberuntime GetBackoffKey names pod and container.
+	return fmt.Sprintf("%s_%s_%s", pw.key, pw.uid, c.spec.Name)
+}
+
+// sync is one pass of the kubelet's SyncPod for this pod: status first, as
+// generateAPIPodStatus runs before the runtime's actions, then the actions,
+// then the status again if they changed anything. finished means the pod is
+// gone from this node.
+func (pw *podWorker) sync(ctx context.Context) (finished bool) {
+	pod, removed := pw.latest()
+	if removed {
+		pw.killAll(pod, "", 0)
+		return true
+	}
+	if pod.DeletionTimestamp != nil {
+		pw.terminate(ctx, pod)
+		return true
+	}
+	pw.writeStatus(ctx)
+	if pw.act(pod) {
+		pw.writeStatus(ctx)
+	}
+	return false
+}
+
+// act starts, restarts and kills containers as computePodActions decides
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go); true if it did anything.
+func (pw *podWorker) act(pod *corev1.Pod) bool {
+	pw.backoffAt = time.Time{}
+	did := false
+	pw.mu.Lock()
+	terminal := pw.terminal
+	pw.mu.Unlock()
+	if terminal {
+		return false
+	}
+	for _, c := range pw.containers {
+		pw.mu.Lock()
+		cur := c.cur
+		running := cur != nil && !cur.exited
+		live, liveOK := pw.result(liveness, c)
+		start, startOK := pw.result(startup, c)
+		pw.mu.Unlock()
+
+		if !running {
+			if cur != nil && !shouldRestart(pod.Spec.RestartPolicy, cur.exitCode) {
+				continue
+			}
+			if cur != nil && pw.inBackOff(pod, c, cur) {
+				continue
+			}
+			pw.start(pod, c)
+			did = true
+			continue
+		}
+		var message string
+		var probe *corev1.Probe
+		switch {
+		case liveOK && live == failure:
+			message = fmt.Sprintf("Container %s failed liveness probe", c.spec.Name)
+			probe = c.spec.LivenessProbe
+		case startOK && start == failure:
+			message = fmt.Sprintf("Container %s failed startup probe", c.spec.Name)
+			probe = c.spec.StartupProbe
+		default:
+			continue
+		}
+		restart := pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+		if restart {
+			message += ", will be restarted"
+		}
+		prev := c.prev
+		pw.kill(pod, c, message, probe)
+		did = true
+		// computePodActions decided the restart from the status seen
+		// before the kill, so the back-off looks at the run before
+		// this one (doBackOff picks the latest exited container).
+		if restart && (prev == nil || !pw.inBackOff(pod, c, prev)) {
+			pw.start(pod, c)
+		}
+	}
+	return did
+}
+
+// shouldRestart is kubecontainer.ShouldContainerBeRestarted for an exited
+// container (pkg/kubelet/container/helpers.go).
+func shouldRestart(policy corev1.RestartPolicy, exitCode int32) bool {
+	switch policy {
+	case corev1.RestartPolicyNever:
+		return false
+	case corev1.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+// inBackOff is kuberuntime_manager.go doBackOff: with the finish time of the
+// latest exited run, either wait (CrashLoopBackOff, a BackOff event) or move
+// the back-off on and go.
+func (pw *podWorker) inBackOff(pod *corev1.Pod, c *containerState, exited *instance) bool {
+	key := pw.backoffKey(c)
+	ts := exited.finishedAt
+	bo := pw.k.backoff
+	if bo.IsInBackOffSince(key, ts) {
+		d := bo.Get(key)
+		pw.containerEvent(c.spec.Name, corev1.EventTypeWarning, reasonBackOff,
+			fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.spec.Name, pw.podDesc()))
+		pw.mu.Lock()
+		c.waiting = &corev1.ContainerStateWaiting{
+			Reason:  "CrashLoopBackOff", // kubecontainer.ErrCrashLoopBackOff
+			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d, c.spec.Name, pw.podDesc()),
+		}
+		pw.mu.Unlock()
+		at := ts.Add(d)
+		if limit := pw.k.clock.Now().Add(resyncInterval); at.After(limit) {
+			at = limit
+		}
+		if pw.backoffAt.IsZero() || at.Before(pw.backoffAt) {
+			pw.backoffAt = at
+		}
+		return true
+	}
+	bo.Next(key, ts)
+	return false
+}
+
+// start runs a new instance with startContainer's events
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go, and
+// pkg/kubelet/images/image_manager.go for Pulled: with the
+// KubeletEnsureSecretPulledImages gate on by default since 1.35 the message
+// ends "and can be accessed by the pod").
+func (pw *podWorker) start(pod *corev1.Pod, c *containerState) {
+	name := c.spec.Name
+	pw.containerEvent(name, corev1.EventTypeNormal, reasonPulled,
+		fmt.Sprintf("Container image %q already present on machine and can be accessed by the pod", c.spec.Image))
+	attempt := 0
+	pw.mu.Lock()
+	if c.cur != nil {
+		attempt = c.cur.attempt + 1
+	}
+	pw.mu.Unlock()
+	in := pw.spawn(pod, c, attempt)
+	pw.mu.Lock()
+	c.prev = c.cur
+	c.cur = in
+	c.waiting = nil
+	failed := in.reason == "StartError"
+	pw.mu.Unlock()
+	if failed {
+		pw.containerEvent(name, corev1.EventTypeWarning, reasonFailed, "Error: "+in.message)
+		pw.poke()
+		return
+	}
+	pw.containerEvent(name, corev1.EventTypeNormal, reasonCreated, "Container created")
+	pw.containerEvent(name, corev1.EventTypeNormal, reasonStarted, "Container started")
+}
+
+// gracePeriod is setTerminationGracePeriod
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go): the deletion's grace,
+// else the probe's own terminationGracePeriodSeconds for a probe kill, else
+// the pod's; never under the minimum.
+func gracePeriod(pod *corev1.Pod, probe *corev1.Probe) time.Duration {
+	g := int64(minimumGracePeriod / time.Second)
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		g = *pod.DeletionGracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		g = *pod.Spec.TerminationGracePeriodSeconds
+		if probe != nil && probe.TerminationGracePeriodSeconds != nil {
+			g = *probe.TerminationGracePeriodSeconds
+		}
+	default:
+		g = corev1.DefaultTerminationGracePeriodSeconds
+		if probe != nil && probe.TerminationGracePeriodSeconds != nil {
+			g = *probe.TerminationGracePeriodSeconds
+		}
+	}
+	d := time.Duration(g) * time.Second
+	return max(d, minimumGracePeriod)
+}
+
+// kill stops a container's current run with a Killing event (killContainer).
+func (pw *podWorker) kill(pod *corev1.Pod, c *containerState, message string, probe *corev1.Probe) {
+	pw.mu.Lock()
+	in := c.cur
+	pw.mu.Unlock()
+	if in == nil || in.exited {
+		return
+	}
+	if message == "" {
+		message = fmt.Sprintf("Stopping container %s", c.spec.Name)
+	}
+	pw.containerEvent(c.spec.Name, corev1.EventTypeNormal, reasonKilling, message)
+	pw.stop(in, gracePeriod(pod, probe), 0)
+}
+
+// killAll stops every container at once, as killContainersWithSyncResult.
+func (pw *podWorker) killAll(pod *corev1.Pod, message string, limit time.Duration) {
+	var wg sync.WaitGroup
+	for _, c := range pw.containers {
+		pw.mu.Lock()
+		in := c.cur
+		pw.mu.Unlock()
+		if in == nil || in.exited {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if limit > 0 {
+				pw.stop(in, gracePeriod(pod, nil), limit)
+				return
+			}
+			pw.kill(pod, c, message, nil)
+		}()
+	}
+	wg.Wait()
+}
+
+// terminate handles a pod marked for deletion: stop the containers within
+// the deletion's grace period, write the final status (terminal phase, as
+// the kubelet does since 1.27), then delete the pod with grace period 0,
+// which removes it (pkg/kubelet/status/status_manager.go canBeDeleted).
+func (pw *podWorker) terminate(ctx context.Context, pod *corev1.Pod) {
+	pw.killAll(pod, "", 0)
+	pw.mu.Lock()
+	pw.terminal = true
+	pw.mu.Unlock()
+	pw.writeStatus(ctx)
+	zero := int64(0)
+	uid := pod.UID
+	err := pw.k.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero,
+		Preconditions:      &metav1.Preconditions{UID: &uid},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+		pw.k.log.Warn("delete terminated pod", "pod", pw.key, "err", err)
+	}
+}
+
+// shutdown stops every container when the lab ends, SIGKILL after the
+// shutdown limit in real time at most.
+func (pw *podWorker) shutdown() {
+	pod, _ := pw.latest()
+	pw.killAll(pod, "", pw.k.opts.ShutdownGracePeriod)
+}
+
+// writeStatus writes the pod's status if it changed, with UpdateStatus on
+// the latest object (retrying conflicts), as the status manager syncs it.
+func (pw *podWorker) writeStatus(ctx context.Context) {
+	pod, _ := pw.latest()
+	status := pw.generateStatus(pod)
+	if pw.written != nil && statusEqual(pw.written, status) {
+		return
+	}
+	pods := pw.k.client.CoreV1().Pods(pod.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.UID != pw.uid {
+			return apierrors.NewNotFound(corev1.Resource("pods"), pod.Name)
+		}
+		next := cur.DeepCopy()
+		next.Status = *mergeStatus(&cur.Status, status, pw.k.clock.Now())
+		updated, err := pods.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+		if err != nil {
+			return err
+		}
+		pw.update(updated)
+		pw.written = updated.Status.DeepCopy()
+		return nil
+	})
+	if err != nil && ctx.Err() == nil && !apierrors.IsNotFound(err) {
+		pw.k.log.Warn("update pod status", "pod", pw.key, "err", err)
+	}
+}
+
+// statusEqual compares statuses as the API stores them: times to the second.
+func statusEqual(a, b *corev1.PodStatus) bool {
+	a, b = a.DeepCopy(), b.DeepCopy()
+	a.Conditions, b.Conditions = nil, nil
+	roundStatus(a)
+	roundStatus(b)
+	if !equality.Semantic.DeepEqual(a, b) {
+		return false
+	}
+	return true
+}
+
+func roundStatus(s *corev1.PodStatus) {
+	r := func(t *metav1.Time) {
+		if t != nil {
+			*t = metav1.NewTime(t.Rfc3339Copy().Time)
+		}
+	}
+	r(s.StartTime)
+	for i := range s.ContainerStatuses {
+		cs := &s.ContainerStatuses[i]
+		for _, st := range []*corev1.ContainerState{&cs.State, &cs.LastTerminationState} {
+			if st.Running != nil {
+				r(&st.Running.StartedAt)
+			}
+			if st.Terminated != nil {
+				r(&st.Terminated.StartedAt)
+				r(&st.Terminated.FinishedAt)
+			}
+		}
+	}
+}
+
+func metaTime(t time.Time) metav1.Time { return metav1.NewTime(t) }
+
+// mergeStatus lays the kubelet's status over the stored one as
+// status_manager.go updateStatusInternal and mergePodStatus do: conditions
+// the kubelet does not own (PodScheduled) are kept, and a condition's
+// lastTransitionTime changes only when its status does.
+func mergeStatus(old, gen *corev1.PodStatus, now time.Time) *corev1.PodStatus {
+	out := gen.DeepCopy()
+	owned := map[corev1.PodConditionType]bool{
+		corev1.PodReadyToStartContainers: true, corev1.PodInitialized: true,
+		corev1.PodReady: true, corev1.ContainersReady: true,
+	}
+	for i := range out.Conditions {
+		c := &out.Conditions[i]
+		c.LastTransitionTime = metav1.NewTime(now)
+		for _, o := range old.Conditions {
+			if o.Type == c.Type && o.Status == c.Status {
+				c.LastTransitionTime = o.LastTransitionTime
+			}
+		}
+	}
+	for _, o := range old.Conditions {
+		if !owned[o.Type] {
+			out.Conditions = append(out.Conditions, o)
+		}
+	}
+	if out.QOSClass == "" {
+		out.QOSClass = old.QOSClass
+	}
+	return out
+}
+
+// generateStatus is generateAPIPodStatus (pkg/kubelet/kubelet_pods.go) with
+// the prober manager's UpdatePodStatus: container statuses, phase (getPhase)
+// and the conditions of pkg/kubelet/status/generate.go.
+func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	s := &corev1.PodStatus{
+		HostIP:    NodeIP,
+		HostIPs:   []corev1.HostIP{{IP: NodeIP}},
+		PodIP:     pw.ip,
+		PodIPs:    []corev1.PodIP{{IP: pw.ip}},
+		QOSClass:  pod.Status.QOSClass,
+		StartTime: ptrTime(pw.startTime),
+	}
+	var trigger []*probeWorker
+	for _, c := range pw.containers {
+		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image}
+		in := c.cur
+		if in == nil {
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		} else {
+			cs.ImageID = imageID(c.spec.Image)
+			cs.ContainerID = in.id
+			cs.RestartCount = int32(in.attempt)
+			if in.exited {
+				cs.State.Terminated = in.terminated()
+			} else {
+				cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metaTime(in.startedAt)}
+			}
+			if c.prev != nil {
+				cs.LastTerminationState.Terminated = c.prev.terminated()
+			}
+			// A container the kubelet will restart shows why it waits.
+			if in.exited && c.waiting != nil && !pw.terminal && shouldRestart(pod.Spec.RestartPolicy, in.exitCode) {
+				cs.LastTerminationState = cs.State
+				cs.State = corev1.ContainerState{Waiting: c.waiting.DeepCopy()}
+			}
+		}
+		started := pw.startedLocked(c)
+		cs.Started = &started
+		if started {
+			if c.spec.ReadinessProbe == nil {
+				cs.Ready = true
+			} else if r, ok := pw.result(readiness, c); ok && r == success {
+				cs.Ready = true
+			} else {
+				// UpdatePodStatus: not ready yet, so probe now.
+				for _, w := range pw.workers {
+					if w.typ == readiness && w.container.Name == c.spec.Name {
+						trigger = append(trigger, w)
+					}
+				}
+			}
+		}
+		s.ContainerStatuses = append(s.ContainerStatuses, cs)
+	}
+	s.Phase = phase(pod, s.ContainerStatuses, pw.terminal)
+	if s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed {
+		pw.terminal = true
+	}
+	s.Conditions = conditions(pod, s)
+	s.ObservedGeneration = pod.Generation
+	for _, w := range trigger {
+		w.triggerNow()
+	}
+	return s
+}
+
+func ptrTime(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	m := metav1.NewTime(t)
+	return &m
+}
+
+// imageID stands for the digest a runtime would report; the lab pulls no
+// image, so it names the image under the lab's scheme.
+func imageID(image string) string { return "lab://" + image }
+
+// phase is getPhase (pkg/kubelet/kubelet_pods.go) for regular containers.
+func phase(pod *corev1.Pod, statuses []corev1.ContainerStatus, podIsTerminal bool) corev1.PodPhase {
+	var running, waiting, stopped, succeeded, unknown int
+	for _, c := range pod.Spec.Containers {
+		var cs *corev1.ContainerStatus
+		for i := range statuses {
+			if statuses[i].Name == c.Name {
+				cs = &statuses[i]
+			}
+		}
+		switch {
+		case cs == nil:
+			unknown++
+		case cs.State.Running != nil:
+			running++
+		case cs.State.Terminated != nil:
+			stopped++
+			if cs.State.Terminated.ExitCode == 0 {
+				succeeded++
+			}
+		case cs.State.Waiting != nil:
+			if cs.LastTerminationState.Terminated != nil {
+				stopped++
+			} else {
+				waiting++
+			}
+		default:
+			unknown++
+		}
+	}
+	switch {
+	case waiting > 0:
+		return corev1.PodPending
+	case running > 0 && unknown == 0:
+		return corev1.PodRunning
+	case running == 0 && stopped > 0 && unknown == 0:
+		if podIsTerminal {
+			if stopped == succeeded {
+				return corev1.PodSucceeded
+			}
+			return corev1.PodFailed
+		}
+		if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+			return corev1.PodRunning
+		}
+		if stopped == succeeded {
+			return corev1.PodSucceeded
+		}
+		if pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			return corev1.PodFailed
+		}
+		return corev1.PodRunning
+	}
+	return corev1.PodPending
+}
+
+// conditions are the kubelet-owned pod conditions in the order
+// generateAPIPodStatus appends them, plus PodScheduled (the scheduler's) if
+// the stored status lacks it.
+func conditions(pod *corev1.Pod, s *corev1.PodStatus) []corev1.PodCondition {
+	gen := pod.Generation
+	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, ObservedGeneration: gen}
+		if !ok {
+			c.Status, c.Reason, c.Message = corev1.ConditionFalse, reason, msg
+		}
+		return c
+	}
+	var cr corev1.PodCondition
+	switch s.Phase {
+	case corev1.PodSucceeded:
+		cr = cond(corev1.ContainersReady, false, "PodCompleted", "")
+	case corev1.PodFailed:
+		cr = cond(corev1.ContainersReady, false, "PodFailed", "")
+	default:
+		var unready []string
+		for _, c := range pod.Spec.Containers {
+			for _, cs := range s.ContainerStatuses {
+				if cs.Name == c.Name && !cs.Ready {
+					unready = append(unready, c.Name)
+				}
+			}
+		}
+		msg := ""
+		if len(unready) > 0 {
+			// generate.go: fmt.Sprintf("containers with unready status: %s", unreadyContainers)
+			msg = fmt.Sprintf("containers with unready status: %s", fmt.Sprint(unready))
+		}
+		cr = cond(corev1.ContainersReady, len(unready) == 0, "ContainersNotReady", msg)
+	}
+	ready := cr
+	ready.Type = corev1.PodReady
+	initialized := cond(corev1.PodInitialized, true, "", "")
+	if s.Phase == corev1.PodSucceeded && len(pod.Spec.InitContainers) > 0 {
+		initialized = cond(corev1.PodInitialized, false, "PodCompleted", "")
+	}
+	// The sandbox (here: the pod's address) exists until the pod is
+	// terminal, when the kubelet tears it down.
+	sandbox := cond(corev1.PodReadyToStartContainers, s.Phase != corev1.PodSucceeded && s.Phase != corev1.PodFailed, "", "")
+	out := []corev1.PodCondition{sandbox, initialized, ready, cr}
+	has := false
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled {
+			has = true
+		}
+	}
+	if !has {
+		out = append(out, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
+	}
+	return out
+}
