@@ -142,8 +142,7 @@ func (m *model) handleAnswer(a promptAnswer) tea.Cmd {
 }
 
 func (m *model) chaosAfter() tea.Cmd {
-	gen := m.chaos.gen
-	return tea.Tick(m.chaos.every, func(time.Time) tea.Msg { return chaosMsg{gen} })
+	return m.after(m.chaos.every, chaosMsg{m.chaos.gen})
 }
 
 // handleChaos crashes one random ready pod among those shown.

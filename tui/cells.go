@@ -146,6 +146,15 @@ func (s *scroller) clamp() {
 	}
 }
 
+// titled is a pane's title line over its scrolled lines, in exactly the
+// pane's height.
+func (s *scroller) titled(title string) string {
+	if s.h <= 0 {
+		return fit(title, s.w)
+	}
+	return fit(title, s.w) + "\n" + s.view()
+}
+
 func (s *scroller) view() string {
 	end := min(s.offset+s.h, len(s.lines))
 	var vis []string

@@ -59,7 +59,7 @@ func (d *detailPane) Update(msg tea.KeyMsg) {
 }
 
 func (d *detailPane) View() string {
-	return fit(d.st.Header.Render("POD "+d.key)+"  (esc to go back)", d.scroll.w) + "\n" + d.scroll.view()
+	return d.scroll.titled(d.st.Header.Render("POD "+d.key) + "  (esc to go back)")
 }
 
 // rebuild formats the pod; called on open, when the pod changes, when

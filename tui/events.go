@@ -100,7 +100,7 @@ func (e *eventsPane) View(now time.Time) string {
 	}
 	e.scroll.lines = lines
 	e.scroll.clamp()
-	return fit(title, w) + "\n" + e.scroll.view()
+	return e.scroll.titled(title)
 }
 
 func (e *eventsPane) line(ev *corev1.Event, now time.Time, w int) string {

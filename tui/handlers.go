@@ -33,6 +33,7 @@ func (m *model) layout() {
 	// line is the pane tab bar; the lower pane gets the rest.
 	podsH := max(min(len(m.state.pods)+2, m.bodyH*55/100), min(5, m.bodyH))
 	lowerH := max(m.bodyH-podsH-1, 0)
+	m.lowerH = lowerH
 	m.pods.SetSize(m.w, podsH)
 	m.timeline.SetSize(m.w, lowerH)
 	m.events.SetSize(m.w, lowerH)
@@ -190,7 +191,7 @@ func (m *model) handleSourceErr(msg sourceErrMsg) tea.Cmd {
 	}
 	m.sourceErr = msg.err
 	m.log.Warn("watch source failed; retrying", "err", msg.err)
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return retrySourceMsg{} })
+	return m.after(time.Second, retrySourceMsg{})
 }
 
 // handleTick moves the clock: AGE, "(5m ago)", the change markers and the

@@ -75,7 +75,13 @@ func (h *history) setReady(at time.Time, ready bool) {
 func (h *history) add(at time.Time, k markKind) {
 	m := mark{at, k}
 	// Events can arrive out of order (a batch holds several); keep sorted.
-	i, _ := slices.BinarySearchFunc(h.marks, at, func(m mark, t time.Time) int { return m.at.Compare(t) })
+	// Insert after marks of the same time, so equal times keep arrival order.
+	i, _ := slices.BinarySearchFunc(h.marks, at, func(m mark, t time.Time) int {
+		if m.at.After(t) {
+			return 1
+		}
+		return -1
+	})
 	h.marks = slices.Insert(h.marks, i, m)
 }
 

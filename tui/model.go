@@ -64,8 +64,13 @@ type model struct {
 	chaos     chaosState
 	lastApply string
 
-	w, h      int
-	bodyH     int
+	w, h   int
+	bodyH  int
+	lowerH int
+
+	// after schedules a message; tea.Tick in the program, replaced in
+	// tests so a chaos interval is not waited out.
+	after     func(time.Duration, tea.Msg) tea.Cmd
 	sourceErr error
 }
 
@@ -88,6 +93,9 @@ func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *
 		keys:  newKeyMap(),
 		help:  help.New(),
 		lower: focusEvents,
+		after: func(d time.Duration, msg tea.Msg) tea.Cmd {
+			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
+		},
 	}
 	m.pods = newPodsPane(&m.st, &m.keys)
 	m.pods.focused = true

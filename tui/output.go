@@ -131,5 +131,5 @@ func (o *outputPane) View() string {
 	if len(o.entries) == 0 && len(o.scroll.lines) == 0 {
 		o.scroll.lines = []string{"  nothing fired yet: c crash, r resolve, h healthz, i info, d delete, a apply"}
 	}
-	return fit(title, o.scroll.w) + "\n" + o.scroll.view()
+	return o.scroll.titled(title)
 }

@@ -136,8 +136,8 @@ func (p *promptPane) answer() (*promptAnswer, error) {
 // parseInterval accepts "10", "10s", "1m30s"; at least one second, so
 // chaos cannot flood the cluster.
 func parseInterval(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil {
-		v = strconv.Itoa(n) + "s"
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		v = strconv.FormatFloat(f, 'f', -1, 64) + "s"
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {

@@ -56,7 +56,7 @@ func (r *rolloutPane) Update(msg tea.KeyMsg) {
 }
 
 func (r *rolloutPane) View() string {
-	return fit("ROLLOUT  replica sets by revision, and where each Service sends traffic", r.scroll.w) + "\n" + r.scroll.view()
+	return r.scroll.titled("ROLLOUT  replica sets by revision, and where each Service sends traffic")
 }
 
 // rebuild formats everything; called when a batch touches rollout objects

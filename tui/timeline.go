@@ -47,7 +47,7 @@ func (t *timelinePane) View(p *podsPane, s *clusterState, now time.Time) string 
 	lines := []string{t.legend()}
 	n := t.h - 1
 	if n <= 0 {
-		return block(lines, t.w, t.h)
+		return block(lines, t.w, max(t.h, 1))
 	}
 	nameW := min(max(t.w/3, 12), 40)
 	stripW := max(t.w-nameW-gutter-1, 1)

@@ -34,8 +34,10 @@ func (m *model) View() string {
 		b.WriteString(m.pods.View(len(m.state.pods), now))
 		b.WriteByte('\n')
 		b.WriteString(m.tabsView())
-		b.WriteByte('\n')
-		b.WriteString(m.lowerView())
+		if m.lowerH > 0 {
+			b.WriteByte('\n')
+			b.WriteString(m.lowerView())
+		}
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.statusView())

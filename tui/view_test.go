@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -22,6 +23,7 @@ func newTestModel(t testing.TB, w, h int, batches ...kube.Batch) (*model, *fakeA
 		Source: newFakeSource(), Actions: fa, Context: "kind-lab", Namespace: "default", Selector: "app=prober-foo",
 		Now: fixedNow,
 	}, true, nil)
+	m.after = func(time.Duration, tea.Msg) tea.Cmd { return nil }
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	for _, b := range batches {
 		m.Update(batchMsg(b))

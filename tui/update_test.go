@@ -1,0 +1,474 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+func names(m *model) []string {
+	var out []string
+	for _, r := range m.pods.rows {
+		out = append(out, r.pod.Name)
+	}
+	return out
+}
+
+func mustContain(t *testing.T, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("screen lacks %q:\n%s", w, s)
+		}
+	}
+}
+
+func TestLoadingUntilSynced(t *testing.T) {
+	c := t0.Add(-time.Minute)
+	m, _ := newTestModel(t, 80, 24, kube.Batch{
+		Conn:   &kube.Conn{State: kube.Connecting},
+		Deltas: []kube.Delta{podDelta(pod("a", c))},
+	})
+	s := screen(t, m)
+	mustContain(t, s, "Loading", "connecting")
+	if strings.Contains(s, "NAME") {
+		t.Errorf("table drawn before the caches synced:\n%s", s)
+	}
+	m.Update(batchMsg(kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Connected}}))
+	mustContain(t, screen(t, m), "NAME", "a ", "connected")
+}
+
+func TestHeader(t *testing.T) {
+	tests := []struct {
+		name  string
+		batch kube.Batch
+		want  []string
+	}{
+		{"seed", seedBatch(), []string{"kind-lab", "ns default", "-l app=prober-foo", "connected", "ready 2 of 3 desired (4 pods)", "restarts 6"}},
+		{"no deployment", kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", t0, ready(t0)))}}, []string{"ready 1 of 1 pods", "restarts 0"}},
+		{"disconnected", kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Disconnected, Detail: "dial tcp 127.0.0.1:6443: connect: connection refused"}},
+			[]string{"disconnected, reconnecting: dial tcp 127.0.0.1:6443"}},
+		{"forbidden", kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Forbidden, Detail: `cannot list pods in "default"`}},
+			[]string{`forbidden: cannot list pods in "default"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestModel(t, 120, 30, tt.batch)
+			mustContain(t, screen(t, m), tt.want...)
+		})
+	}
+}
+
+func TestSelectionFollowsKeyAcrossBatches(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, seedBatch())
+	press(t, m, "down", "down")
+	want := "default/prober-foo-67b66bdbf7-hw78w"
+	if m.pods.selKey != want {
+		t.Fatalf("selected %q, want %q", m.pods.selKey, want)
+	}
+	// A pod that sorts first arrives: the cursor row moves, the selection not.
+	m.Update(batchMsg(kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("aaa", t0))}}))
+	if r := m.pods.selected(); r == nil || r.key != want {
+		t.Fatalf("after a new pod the selection is %v, want %s", r, want)
+	}
+	// The selected pod goes away: the selection falls on a neighbour.
+	m.Update(batchMsg(kube.Batch{Synced: true, Deltas: []kube.Delta{{Kind: kube.KindPod, Type: kube.Deleted, Key: want}}}))
+	if r := m.pods.selected(); r == nil || r.key == want {
+		t.Fatalf("after delete the selection is %v", r)
+	}
+}
+
+func TestSort(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, seedBatch())
+	tests := []struct {
+		by   string
+		want []string
+	}{
+		{"age", []string{"prober-foo-764cf9f454-5pqcx", "prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-7dnzd", "prober-foo-67b66bdbf7-hw78w"}},
+		{"restarts", []string{"prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-hw78w", "prober-foo-67b66bdbf7-7dnzd", "prober-foo-764cf9f454-5pqcx"}},
+		{"status", []string{"prober-foo-67b66bdbf7-hw78w", "prober-foo-764cf9f454-5pqcx", "prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-7dnzd"}},
+		{"name", []string{"prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-7dnzd", "prober-foo-67b66bdbf7-hw78w", "prober-foo-764cf9f454-5pqcx"}},
+	}
+	for _, tt := range tests {
+		press(t, m, "s")
+		if m.pods.sort.String() != tt.by {
+			t.Fatalf("sort is %s, want %s", m.pods.sort, tt.by)
+		}
+		if got := names(m); !slices.Equal(got, tt.want) {
+			t.Errorf("sort by %s: %v, want %v", tt.by, got, tt.want)
+		}
+		mustContain(t, screen(t, m), "sort:"+tt.by)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	m, fa := newTestModel(t, 80, 24, seedBatch())
+	press(t, m, "/", "7", "6", "4")
+	if got := names(m); !slices.Equal(got, []string{"prober-foo-764cf9f454-5pqcx"}) {
+		t.Fatalf("filter 764: %v", got)
+	}
+	// While typing, action keys are text, not actions.
+	press(t, m, "c")
+	if len(fa.Calls()) != 0 {
+		t.Fatalf("a key typed into the filter fired %v", fa.Calls())
+	}
+	press(t, m, "backspace", "enter")
+	mustContain(t, screen(t, m), "PODS 1 of 4", "filter:764")
+	// A filter matching nothing says so.
+	press(t, m, "/", "x", "enter")
+	mustContain(t, screen(t, m), `no pod name contains "764x"`)
+	press(t, m, "esc")
+	if len(m.pods.rows) != 4 {
+		t.Fatalf("esc did not clear the filter: %v", names(m))
+	}
+}
+
+func TestCrashSelectedAndMarked(t *testing.T) {
+	m, fa := newTestModel(t, 120, 30, seedBatch())
+	press(t, m, "down", "c")
+	want := kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-7dnzd"}
+	if got := fa.Calls(); len(got) != 1 || got[0] != (call{"crash", want, ""}) {
+		t.Fatalf("calls %v, want one crash of %v", got, want)
+	}
+	s := screen(t, m)
+	mustContain(t, s, "crash default/prober-foo-67b66bdbf7-7dnzd → ok in 3ms (connection closed: the container exited)")
+	// The crash is drawn on the pod's timeline now.
+	h := m.state.hist["default/prober-foo-67b66bdbf7-7dnzd"]
+	if i := slices.IndexFunc(h.marks, func(mk mark) bool { return mk.kind == markCrash }); i < 0 {
+		t.Fatalf("no crash mark on the timeline: %+v", h.marks)
+	}
+
+	// space marks and moves down; c then crashes every marked pod.
+	press(t, m, "up", "space", "space")
+	mustContain(t, screen(t, m), "marked:2")
+	press(t, m, "c")
+	var crashed []string
+	for _, c := range fa.Calls()[1:] {
+		crashed = append(crashed, c.Target.Pod)
+	}
+	slices.Sort(crashed)
+	if !slices.Equal(crashed, []string{"prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-7dnzd"}) {
+		t.Fatalf("crashed %v, want the two marked pods", crashed)
+	}
+	press(t, m, "esc")
+	if len(m.pods.marked) != 0 {
+		t.Fatalf("esc kept marks %v", m.pods.marked)
+	}
+}
+
+func TestPodActions(t *testing.T) {
+	sel := kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-4bxjb"}
+	tests := []struct {
+		name      string
+		opts      func(*Options)
+		keys      []string
+		wantCalls []call
+		wantText  []string
+	}{
+		{name: "healthz", keys: []string{"h"}, wantCalls: []call{{"healthz", sel, ""}}, wantText: []string{"healthz default/prober-foo-67b66bdbf7-4bxjb → 500 in 2ms"}},
+		{name: "info", keys: []string{"i"}, wantCalls: []call{{"info", sel, ""}}, wantText: []string{"info default/prober-foo-67b66bdbf7-4bxjb → 200"}},
+		{name: "resolve defaults to the first Service", keys: []string{"r", "enter"}, wantCalls: []call{{"resolve", sel, "foo-nodeport-svc"}}, wantText: []string{"resolve default/prober-foo-67b66bdbf7-4bxjb → 200 in 12ms"}},
+		{name: "resolve default from options", opts: func(o *Options) { o.DefaultResolveHost = "checkip.dyndns.org" }, keys: []string{"r", "enter"}, wantCalls: []call{{"resolve", sel, "checkip.dyndns.org"}}},
+		{name: "resolve cancelled", keys: []string{"r", "esc"}},
+		{name: "resolve empty host refused", keys: []string{"r", "ctrl+u", "enter"}, wantText: []string{"type a host name"}},
+		{name: "delete confirmed", keys: []string{"d", "y"}, wantCalls: []call{{"delete", sel, ""}}},
+		{name: "delete refused", keys: []string{"d", "n"}},
+		{name: "delete asks first", keys: []string{"d"}, wantText: []string{"delete pod default/prober-foo-67b66bdbf7-4bxjb? [y/N]"}},
+		{name: "apply", keys: []string{"a", "d", "e", "m", "o", "/", "x", "enter"}, wantCalls: []call{{"apply", kube.Target{}, "demo/x"}}, wantText: []string{"apply → 200 in 40ms"}},
+		{name: "apply error", keys: []string{"a", "m", "i", "s", "s", "i", "n", "g", ".", "y", "a", "m", "l", "enter"}, wantCalls: []call{{"apply", kube.Target{}, "missing.yaml"}}, wantText: []string{"apply → FAILED: open missing.yaml: no such file"}},
+		{name: "apply empty refused", keys: []string{"a", "enter"}, wantText: []string{"type the path of a YAML manifest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, fa := newTestModel(t, 120, 30, seedBatch())
+			if tt.opts != nil {
+				tt.opts(&m.opts)
+			}
+			for _, k := range tt.keys {
+				if k == "ctrl+u" {
+					_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlU})
+					runCmd(m, cmd)
+					continue
+				}
+				press(t, m, k)
+			}
+			if got := fa.Calls(); !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("calls %v, want %v", got, tt.wantCalls)
+			}
+			mustContain(t, screen(t, m), tt.wantText...)
+		})
+	}
+}
+
+func TestNoPodSelected(t *testing.T) {
+	m, fa := newTestModel(t, 80, 24, kube.Batch{Synced: true})
+	for _, k := range []string{"c", "h", "i", "r", "d"} {
+		press(t, m, k)
+	}
+	if len(fa.Calls()) != 0 {
+		t.Fatalf("actions fired with no pod: %v", fa.Calls())
+	}
+	mustContain(t, screen(t, m), "no pod selected", "no pods match")
+}
+
+func TestChaos(t *testing.T) {
+	m, fa := newTestModel(t, 120, 30, seedBatch())
+	press(t, m, "C")
+	mustContain(t, screen(t, m), "chaos: crash a random ready pod every: 10s")
+	// Bad input is refused with what is accepted, and the prompt stays.
+	_, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlU})
+	press(t, m, "0", ".", "5", "enter")
+	mustContain(t, screen(t, m), "too short: at least 1s")
+	_, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlU})
+	press(t, m, "x", "enter")
+	mustContain(t, screen(t, m), "not an interval")
+	_, _ = m.Update(tea.KeyMsg{Type: tea.KeyCtrlU})
+	press(t, m, "3", "enter")
+	if !m.chaos.on || m.chaos.every != 3*time.Second {
+		t.Fatalf("chaos = %+v, want on every 3s", m.chaos)
+	}
+	mustContain(t, screen(t, m), "CHAOS: crash a ready pod every 3s")
+	// A chaos tick crashes one of the two ready pods.
+	_, cmd := m.Update(chaosMsg{gen: m.chaos.gen})
+	runCmd(m, cmd)
+	calls := fa.Calls()
+	if len(calls) != 1 || calls[0].Action != "crash" {
+		t.Fatalf("chaos tick: calls %v", calls)
+	}
+	if r := m.state.pods[calls[0].Target.String()]; r == nil || !r.ready {
+		t.Fatalf("chaos crashed %v, which is not a ready pod", calls[0].Target)
+	}
+	// C stops it; a tick already in flight does nothing.
+	gen := m.chaos.gen
+	press(t, m, "C")
+	_, cmd = m.Update(chaosMsg{gen: gen})
+	runCmd(m, cmd)
+	if m.chaos.on || len(fa.Calls()) != 1 {
+		t.Fatalf("chaos after stop: %+v, calls %v", m.chaos, fa.Calls())
+	}
+	if strings.Contains(screen(t, m), "CHAOS") {
+		t.Error("header still shows chaos after it stopped")
+	}
+}
+
+func TestEventsPane(t *testing.T) {
+	m, _ := newTestModel(t, 160, 40, seedBatch())
+	press(t, m, "down", "down") // hw78w
+	s := screen(t, m)
+	mustContain(t, s, "EVENTS for default/prober-foo-67b66bdbf7-hw78w  3",
+		"Unhealthy x5", "Liveness probe failed: HTTP probe failed with statuscode: 500",
+		"Killing x2", "Container prober-foo failed liveness probe, will be restarted",
+		"Back-off restarting failed container prober-foo in pod")
+	// Newest first.
+	if strings.Index(s, "BackOff") > strings.Index(s, "Killing") || strings.Index(s, "Killing") > strings.Index(s, "Unhealthy x5") {
+		t.Errorf("events not newest first:\n%s", s)
+	}
+	press(t, m, "e")
+	mustContain(t, screen(t, m), "EVENTS (all pods)  5", "pod/prober-foo-764cf9f454-5pqcx")
+}
+
+func TestTimelineFromDeltasAndEvents(t *testing.T) {
+	created := t0.Add(-4 * time.Minute)
+	p := pod("p", created)
+	m, _ := newTestModel(t, 120, 30, kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(p)}})
+	h := m.state.hist["default/p"]
+	if len(h.readiness) != 1 || h.readiness[0].ready {
+		t.Fatalf("initial readiness %+v, want not ready since creation", h.readiness)
+	}
+	// It becomes ready, restarts, gets a probe failure twice over (count
+	// 1 then 2) and a resync repeating count 2, then a kill.
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{podDelta(pod("p", created, ready(t0.Add(-3*time.Second))))}}))
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{podDelta(pod("p", created, ready(t0.Add(-3*time.Second)), restarts(1, t0.Add(-time.Second))))}}))
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{event("ev", "p", "Warning", "Unhealthy", "Readiness probe failed", 1, t0.Add(-2*time.Second))}}))
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{event("ev", "p", "Warning", "Unhealthy", "Readiness probe failed", 2, t0.Add(-time.Second))}}))
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{event("ev", "p", "Warning", "Unhealthy", "Readiness probe failed", 2, t0.Add(-time.Second))}}))
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{event("kill", "p", "Normal", "Killing", "Container p failed liveness probe, will be restarted", 1, t0)}}))
+	var kinds []markKind
+	for _, mk := range h.marks {
+		kinds = append(kinds, mk.kind)
+	}
+	want := []markKind{markProbe, markRestart, markProbe, markKilled}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("marks %v, want %v", kinds, want)
+	}
+	if n := len(h.readiness); n != 2 || !h.readiness[1].ready || !h.readiness[1].at.Equal(t0.Add(-3*time.Second)) {
+		t.Fatalf("readiness %+v, want ready from the condition's transition time", h.readiness)
+	}
+	// The table marks the row as just changed.
+	mustContain(t, screen(t, m), "> !p ")
+}
+
+func TestHistoryStrip(t *testing.T) {
+	now := t0
+	h := &history{created: now.Add(-60 * time.Second)}
+	h.setReady(now.Add(-60*time.Second), false)
+	h.setReady(now.Add(-30*time.Second), true)
+	h.add(now.Add(-15*time.Second), markProbe)
+	h.add(now.Add(-14*time.Second), markRestart)
+	h.add(now.Add(-1*time.Second), markCrash)
+	cells := make([]markKind, 12) // 10 s each over 2 minutes
+	h.strip(now, 2*time.Minute, cells)
+	var b strings.Builder
+	for _, k := range cells {
+		b.WriteString(markGlyph[k])
+	}
+	// 6 empty cells before creation, 3 not ready, 1 ready (-30..-20),
+	// restart beats the probe failure in -20..-10, crash in the last.
+	if got, want := b.String(), "      ░░░█RX"; got != want {
+		t.Fatalf("strip %q, want %q", got, want)
+	}
+	h.prune(now.Add(-20 * time.Second))
+	if len(h.marks) != 3 || len(h.readiness) != 1 || !h.readiness[0].ready {
+		t.Fatalf("after prune: %+v %+v", h.marks, h.readiness)
+	}
+}
+
+func TestDetailShowsInfoAndDefaults(t *testing.T) {
+	m, fa := newTestModel(t, 120, 48, seedBatch())
+	press(t, m, "down", "down", "enter")
+	if got := fa.Calls(); len(got) != 1 || got[0].Action != "info" {
+		t.Fatalf("opening detail called %v, want info", got)
+	}
+	mustContain(t, screen(t, m),
+		"POD default/prober-foo-67b66bdbf7-hw78w",
+		"last state: Terminated: Error, exit code 2, finished 11:59:56 (4s ago)",
+		"liveness   HTTP GET /healthz port 80  delay 20s period 10s timeout 1s success 1 failure 1",
+		"CRASH_FACTOR=40",
+		"Ready                      False",
+		`{"hostname":"prober-foo-67b66bdbf7-hw78w","version":"1.0.1"}`,
+	)
+	press(t, m, "esc")
+	if m.focus != focusPods {
+		t.Fatalf("esc left focus at %v", m.focus)
+	}
+}
+
+func TestPanesAndHelpKeys(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30, seedBatch())
+	steps := []struct {
+		key  string
+		want focus
+		text string
+	}{
+		{"tab", focusTimeline, "last 5m, now at right"},
+		{"tab", focusEvents, "EVENTS for"},
+		{"tab", focusOutput, "OUTPUT  0 results"},
+		{"tab", focusRollout, "ROLLOUT"},
+		{"tab", focusPods, "PODS 4"},
+		{"shift+tab", focusRollout, "ROLLOUT"},
+		{"3", focusEvents, "EVENTS"},
+		{"?", focusHelp, "KEYS"},
+		{"?", focusEvents, "EVENTS"},
+		{"1", focusPods, "PODS"},
+	}
+	for _, st := range steps {
+		press(t, m, st.key)
+		if m.focus != st.want {
+			t.Fatalf("after %q focus is %v, want %v", st.key, m.focus, st.want)
+		}
+		mustContain(t, screen(t, m), st.text)
+	}
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q returned no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q does not quit")
+	}
+}
+
+// TestEverySizeFits draws every pane at many sizes: each line must be
+// exactly the terminal's width and the view exactly its height.
+func TestEverySizeFits(t *testing.T) {
+	b := seedBatch()
+	// A long name and message must be cut, not wrapped.
+	long := pod(strings.Repeat("very-long-pod-name-", 8)+"x", t0.Add(-time.Hour))
+	long.Status.Conditions[0].Message = strings.Repeat("message ", 50)
+	b.Deltas = append(b.Deltas, podDelta(long), event("long", long.Name, "Warning", "Unhealthy", strings.Repeat("probe failed ", 40), 1, t0))
+	for _, w := range []int{40, 60, 80, 81, 100, 120, 160, 200} {
+		for _, h := range []int{10, 24, 48} {
+			m, _ := newTestModel(t, w, h, b)
+			for _, k := range []string{"2", "3", "4", "5", "h", "1", "enter", "esc", "?", "?", "/", "a"} {
+				press(t, m, k)
+				screen(t, m)
+			}
+		}
+	}
+	m, _ := newTestModel(t, 30, 8, b)
+	mustContain(t, ansi.Strip(m.View()), "terminal is 30x8")
+}
+
+func TestResultBodyIsSanitized(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, seedBatch())
+	m.Update(resultMsg{res: kube.Result{Action: "healthz", Code: 200, Body: "ok\x1b[2J\tdone\r\nline2"}})
+	press(t, m, "4")
+	s := screen(t, m)
+	mustContain(t, s, "ok done", "line2")
+}
+
+func TestEventTimeAndCount(t *testing.T) {
+	series := &corev1.Event{Series: &corev1.EventSeries{Count: 7, LastObservedTime: metav1.NewMicroTime(t0)}, Count: 2, LastTimestamp: metav1.NewTime(t0.Add(-time.Hour))}
+	if got := eventCount(series); got != 7 {
+		t.Errorf("series count %d, want 7", got)
+	}
+	if got := eventTime(series); !got.Equal(t0) {
+		t.Errorf("series time %v", got)
+	}
+	bare := &corev1.Event{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(t0)}}
+	if eventCount(bare) != 1 || !eventTime(bare).Equal(t0) {
+		t.Errorf("bare event: %d %v", eventCount(bare), eventTime(bare))
+	}
+}
+
+func TestParseInterval(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"10", 10 * time.Second, false},
+		{"10s", 10 * time.Second, false},
+		{"1m30s", 90 * time.Second, false},
+		{"500ms", 0, true},
+		{"-5", 0, true},
+		{"soon", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseInterval(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("parseInterval(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestFit(t *testing.T) {
+	tests := []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"abc", 5, "abc  "},
+		{"abcdef", 4, "abc…"},
+		{"\x1b[1mbold\x1b[0m", 6, "bold  "},
+		{"prober-foo-67b66bdbf7-4bxjb", 12, "prober…4bxjb"},
+	}
+	for _, tt := range tests {
+		f := fit
+		if strings.HasPrefix(tt.in, "prober") {
+			f = fitMiddle
+		}
+		got := f(tt.in, tt.w)
+		if ansi.Strip(got) != tt.want || ansi.StringWidth(got) != tt.w {
+			t.Errorf("fit(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
+		}
+	}
+}
