@@ -38,7 +38,7 @@ var markName = [markCount]string{
 	markProbe:    "probe failed",
 	markKilled:   "killed",
 	markRestart:  "restarted",
-	markCrash:    "crash (you)",
+	markCrash:    "you crashed",
 }
 
 type readyChange struct {

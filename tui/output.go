@@ -59,7 +59,10 @@ func (o *outputPane) add(at time.Time, r kube.Result) {
 func (o *outputPane) relayout() {
 	var lines []string
 	for _, e := range o.entries {
-		lines = append(lines, o.summary(e))
+		lines = append(lines, o.summary(e, false))
+		if e.res.Note != "" {
+			lines = append(lines, "    "+sanitize(e.res.Note))
+		}
 		for _, l := range bodyLines(e.res.Body, bodyPreview) {
 			lines = append(lines, "    "+l)
 		}
@@ -67,8 +70,9 @@ func (o *outputPane) relayout() {
 	o.scroll.setLines(lines)
 }
 
-// summary is one result's headline; the status line shows the newest.
-func (o *outputPane) summary(e outputEntry) string {
+// summary is one result's headline; the status line shows the newest,
+// with its note, on one line.
+func (o *outputPane) summary(e outputEntry, withNote bool) string {
 	r := e.res
 	var b strings.Builder
 	b.WriteString(e.at.Format("15:04:05"))
@@ -97,7 +101,7 @@ func (o *outputPane) summary(e outputEntry) string {
 	if r.Latency > 0 {
 		fmt.Fprintf(&b, " in %s", r.Latency.Round(time.Millisecond/10))
 	}
-	if r.Note != "" {
+	if withNote && r.Note != "" {
 		b.WriteString(" (")
 		b.WriteString(sanitize(r.Note))
 		b.WriteString(")")

@@ -32,9 +32,9 @@ func (t *timelinePane) ShortHelp() []key.Binding {
 // legend explains the glyphs in words; it is the pane's first line.
 func (t *timelinePane) legend() string {
 	var b strings.Builder
-	b.WriteString("last 5m, now at right:")
+	b.WriteString("5m→now:")
 	for k := markReady; k < markCount; k++ {
-		b.WriteString("  ")
+		b.WriteString(" ")
 		b.WriteString(t.st.Timeline[k].Render(markGlyph[k]))
 		b.WriteByte(' ')
 		b.WriteString(markName[k])
@@ -68,7 +68,7 @@ func (t *timelinePane) View(p *podsPane, s *clusterState, now time.Time) string 
 		} else {
 			b.WriteString("   ")
 		}
-		b.WriteString(fit(r.pod.Name, nameW))
+		b.WriteString(fitMiddle(r.pod.Name, nameW))
 		b.WriteByte(' ')
 		if h := s.hist[r.key]; h != nil {
 			h.strip(now, timelineWindow, cells)

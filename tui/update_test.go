@@ -358,7 +358,7 @@ func TestPanesAndHelpKeys(t *testing.T) {
 		want focus
 		text string
 	}{
-		{"tab", focusTimeline, "last 5m, now at right"},
+		{"tab", focusTimeline, "5m→now: █ ready ░ not ready ! probe failed K killed R restarted X you crashed"},
 		{"tab", focusEvents, "EVENTS for"},
 		{"tab", focusOutput, "OUTPUT  0 results"},
 		{"tab", focusRollout, "ROLLOUT"},

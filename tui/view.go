@@ -160,7 +160,7 @@ func (m *model) statusView() string {
 	case m.prompt.active():
 		return m.prompt.View()
 	case len(m.output.entries) > 0:
-		s := m.output.summary(m.output.entries[0])
+		s := m.output.summary(m.output.entries[0], true)
 		if m.output.pending > 0 {
 			s = fmt.Sprintf("[%d running] ", m.output.pending) + s
 		}

@@ -1,0 +1,143 @@
+package tui
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// startFlow runs the whole program, as a person would see it, at 80x24 on
+// the seed batch.
+func startFlow(t *testing.T, opts ...func(*Options)) (*teatest.TestModel, *fakeActions) {
+	t.Helper()
+	fa := &fakeActions{}
+	o := Options{
+		Source: newFakeSource(seedBatch()), Actions: fa,
+		Context: "kind-lab", Namespace: "default", Selector: "app=prober-foo", Now: fixedNow,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	m := newModel(t.Context(), o, false, nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "prober-foo-764cf9f454-5pqcx")
+	return tm, fa
+}
+
+// waitText waits until the screen output shows every text.
+func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, s := range texts {
+			if !bytes.Contains(b, []byte(s)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+func quit(t *testing.T, tm *teatest.TestModel) {
+	t.Helper()
+	tm.Type("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// waitCalls waits until the fake has recorded n calls (actions run in
+// commands, off the update loop).
+func waitCalls(t *testing.T, fa *fakeActions, n int) []call {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c := fa.Calls(); len(c) >= n {
+			return c
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("want %d action calls, have %v", n, fa.Calls())
+	return nil
+}
+
+func TestFlowSelectAndCrash(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	tm.Type("c")
+	waitText(t, tm, "crash default/prober-foo-67b66bdbf7-hw78w → ok")
+	want := call{"crash", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-hw78w"}, ""}
+	if got := waitCalls(t, fa, 1); got[0] != want {
+		t.Fatalf("crashed %v, want %v", got[0], want)
+	}
+	// The output pane has the whole result, note included.
+	tm.Type("4")
+	waitText(t, tm, "connection closed: the container exited")
+	// The timeline shows the crash the person fired.
+	tm.Type("2")
+	waitText(t, tm, "X you crashed", "KX")
+	quit(t, tm)
+}
+
+func TestFlowResolvePrompt(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Type("r")
+	waitText(t, tm, "host: foo-nodeport-svc")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
+	tm.Type("checkip.dyndns.org")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitText(t, tm, "resolve default/prober-foo-67b66bdbf7-4bxjb", "200")
+	want := call{"resolve", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-4bxjb"}, "checkip.dyndns.org"}
+	if got := waitCalls(t, fa, 1); got[0] != want {
+		t.Fatalf("resolve call %v, want %v", got[0], want)
+	}
+	tm.Type("4")
+	waitText(t, tm, "Service hostname = checkip.dyndns.org")
+	quit(t, tm)
+}
+
+func TestFlowApplyPrompt(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Type("a")
+	waitText(t, tm, "apply manifest (file or directory):")
+	tm.Type("demo/foo-1.0.2.yaml")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	// The result lands, and the rollout it starts is shown under the table.
+	waitText(t, tm, "apply", "200", "ROLLOUT")
+	if got := waitCalls(t, fa, 1); got[0] != (call{"apply", kube.Target{}, "demo/foo-1.0.2.yaml"}) {
+		t.Fatalf("apply call %v", got[0])
+	}
+	quit(t, tm)
+}
+
+func TestFlowFilter(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Type("/")
+	tm.Type("hw7")
+	waitText(t, tm, "PODS 1 of 4")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitText(t, tm, "filter:hw7")
+	// Actions now go to the one pod left.
+	tm.Type("h")
+	waitText(t, tm, "healthz default/prober-foo-67b66bdbf7-hw78w")
+	got := waitCalls(t, fa, 1)
+	if !slices.Equal(got, []call{{"healthz", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-hw78w"}, ""}}) {
+		t.Fatalf("calls %v", got)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitText(t, tm, "PODS 4 ")
+	quit(t, tm)
+}
+
+func TestFlowHelp(t *testing.T) {
+	tm, _ := startFlow(t)
+	tm.Type("?")
+	waitText(t, tm, "KEYS", "chaos on/off", "crash pod (or marked)", "apply manifest")
+	tm.Type("?")
+	waitText(t, tm, "NAME")
+	quit(t, tm)
+}
