@@ -1,0 +1,211 @@
+// Package controller is the lab's kube-controller-manager: the ReplicaSet
+// controller (keep replicas pods) and the Deployment controller (replica
+// sets per pod template, rolling updates and Recreate), following
+// pkg/controller/replicaset and pkg/controller/deployment of Kubernetes 1.37.
+//
+// Informers only say which object to look at; every sync reads the current
+// state from the API. The lab's API is in memory, so those reads are cheap,
+// and reading them live replaces the real controllers' expectations
+// bookkeeping (which guards against acting twice on a stale cache).
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+)
+
+// Options configures the controllers.
+type Options struct {
+	// Clock decides availability (minReadySeconds) and progress deadlines;
+	// nil means the real clock.
+	Clock clock.Clock
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Manager runs the ReplicaSet and Deployment controllers.
+type Manager struct {
+	client kubernetes.Interface
+	clock  clock.Clock
+	log    *slog.Logger
+
+	rsQueue workqueue.TypedRateLimitingInterface[string]
+	dQueue  workqueue.TypedRateLimitingInterface[string]
+
+	broadcaster record.EventBroadcaster
+	rsEvents    record.EventRecorder
+	dEvents     record.EventRecorder
+
+	stopOnce sync.Once
+}
+
+var (
+	rsKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
+	dKind  = appsv1.SchemeGroupVersion.WithKind("Deployment")
+)
+
+// New returns controllers writing through client.
+func New(client kubernetes.Interface, opts Options) *Manager {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := record.NewBroadcaster()
+	m := &Manager{
+		client:      client,
+		clock:       opts.Clock,
+		log:         opts.Logger,
+		broadcaster: b,
+		// Component names as kube-controller-manager sets them
+		// (pkg/controller/replicaset/replica_set.go NewReplicaSetController,
+		// pkg/controller/deployment/deployment_controller.go).
+		rsEvents: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "replicaset-controller"}),
+		dEvents:  b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "deployment-controller"}),
+		rsQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"}),
+		dQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "deployment"}),
+	}
+	return m
+}
+
+// Run starts the informers and workers and blocks until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	m.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: m.client.CoreV1().Events("")})
+	defer m.broadcaster.Shutdown()
+	defer m.rsQueue.ShutDown()
+	defer m.dQueue.ShutDown()
+
+	f := informers.NewSharedInformerFactory(m.client, 0)
+	pods := f.Core().V1().Pods().Informer()
+	rss := f.Apps().V1().ReplicaSets().Informer()
+	ds := f.Apps().V1().Deployments().Informer()
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    m.podChanged,
+		UpdateFunc: func(_, obj any) { m.podChanged(obj) },
+		DeleteFunc: m.podChanged,
+	}); err != nil {
+		return err
+	}
+	if _, err := rss.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    m.rsChanged,
+		UpdateFunc: func(_, obj any) { m.rsChanged(obj) },
+		DeleteFunc: m.rsChanged,
+	}); err != nil {
+		return err
+	}
+	if _, err := ds.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    m.dChanged,
+		UpdateFunc: func(_, obj any) { m.dChanged(obj) },
+		DeleteFunc: m.dChanged,
+	}); err != nil {
+		return err
+	}
+	f.Start(ctx.Done())
+	defer f.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, rss.HasSynced, ds.HasSynced) {
+		return ctx.Err()
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { m.work(ctx, m.rsQueue, m.syncReplicaSet) })
+	wg.Go(func() { m.work(ctx, m.dQueue, m.syncDeployment) })
+	<-ctx.Done()
+	m.rsQueue.ShutDown()
+	m.dQueue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// requeue asks for another sync after d, for time-based decisions
+// (minReadySeconds, progress deadlines).
+type requeue struct{ after time.Duration }
+
+func (r requeue) Error() string { return fmt.Sprintf("requeue after %v", r.after) }
+
+func (m *Manager) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) {
+	for {
+		key, quit := q.Get()
+		if quit {
+			return
+		}
+		err := sync(ctx, key)
+		var rq requeue
+		switch {
+		case err == nil:
+			q.Forget(key)
+		case errors.As(err, &rq):
+			q.Forget(key)
+			q.AddAfter(key, rq.after)
+		case ctx.Err() != nil:
+		default:
+			if !apierrors.IsConflict(err) {
+				m.log.Warn("controller sync failed; retrying", "key", key, "err", err)
+			}
+			q.AddRateLimited(key)
+		}
+		q.Done(key)
+	}
+}
+
+func objectOf(obj any) metav1.Object {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	o, _ := obj.(metav1.Object)
+	return o
+}
+
+func key(ns, name string) string { return ns + "/" + name }
+
+func (m *Manager) podChanged(obj any) {
+	p := objectOf(obj)
+	if p == nil {
+		return
+	}
+	if ref := metav1.GetControllerOf(p); ref != nil && ref.Kind == rsKind.Kind {
+		m.rsQueue.Add(key(p.GetNamespace(), ref.Name))
+	}
+}
+
+func (m *Manager) rsChanged(obj any) {
+	rs := objectOf(obj)
+	if rs == nil {
+		return
+	}
+	m.rsQueue.Add(key(rs.GetNamespace(), rs.GetName()))
+	if ref := metav1.GetControllerOf(rs); ref != nil && ref.Kind == dKind.Kind {
+		m.dQueue.Add(key(rs.GetNamespace(), ref.Name))
+	}
+}
+
+func (m *Manager) dChanged(obj any) {
+	d := objectOf(obj)
+	if d == nil {
+		return
+	}
+	m.dQueue.Add(key(d.GetNamespace(), d.GetName()))
+}
+
+func splitKey(k string) (ns, name string) {
+	ns, name, _ = cache.SplitMetaNamespaceKey(k)
+	return ns, name
+}
