@@ -633,4 +633,3 @@ func removeCondition(st *appsv1.DeploymentStatus, t appsv1.DeploymentConditionTy
 	}
 	st.Conditions = out
 }
-

@@ -27,16 +27,16 @@ func TestResolveFenceposts(t *testing.T) {
 		wantS, wantU    int32
 		wantErrContains string
 	}{
-		{"1", "30%", 3, 1, 0, ""},      // the seed: 0.9 rounds down to 0
-		{"25%", "25%", 3, 1, 0, ""},    // defaults at 3: 0.75 up to 1, down to 0
-		{"25%", "25%", 10, 3, 2, ""},   // 2.5 up to 3, down to 2
-		{"25%", "25%", 4, 1, 1, ""},    // exact
-		{"0%", "0%", 0, 0, 1, ""},      // both zero: unavailable 1
-		{"0", "1%", 2, 0, 1, ""},       // 0.02 rounds down to 0, then 1
-		{"1%", "25%", 2, 1, 0, ""},     // 0.02 rounds up to 1
-		{"39%", "39%", 10, 4, 3, ""},   // 3.9
-		{"100%", "0", 3, 3, 0, ""},     // blue-green style
-		{"0", "100%", 3, 0, 3, ""},     //
+		{"1", "30%", 3, 1, 0, ""},    // the seed: 0.9 rounds down to 0
+		{"25%", "25%", 3, 1, 0, ""},  // defaults at 3: 0.75 up to 1, down to 0
+		{"25%", "25%", 10, 3, 2, ""}, // 2.5 up to 3, down to 2
+		{"25%", "25%", 4, 1, 1, ""},  // exact
+		{"0%", "0%", 0, 0, 1, ""},    // both zero: unavailable 1
+		{"0", "1%", 2, 0, 1, ""},     // 0.02 rounds down to 0, then 1
+		{"1%", "25%", 2, 1, 0, ""},   // 0.02 rounds up to 1
+		{"39%", "39%", 10, 4, 3, ""}, // 3.9
+		{"100%", "0", 3, 3, 0, ""},   // blue-green style
+		{"0", "100%", 3, 0, 3, ""},   //
 		{"oops", "1", 3, 0, 0, "maxSurge"},
 		{"1", "x%", 3, 0, 0, "maxUnavailable"},
 	} {
