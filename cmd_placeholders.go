@@ -21,7 +21,6 @@ func notBuilt(name, summary string) command {
 	}
 }
 
-func serveCommand() command   { return notBuilt("serve", "Run the probe server") }
 func labCommand() command     { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
 func tuiCommand() command     { return notBuilt("tui", "Open the dashboard on a cluster") }
 func watchCommand() command   { return notBuilt("watch", "Print pod rows and events as lines") }
