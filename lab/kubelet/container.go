@@ -260,6 +260,7 @@ func (pw *podWorker) stop(in *instance, grace time.Duration, limit time.Duration
 	case <-in.waitDone:
 		return
 	case <-t.C():
+		pw.k.tickHandled()
 	case <-limitC:
 	}
 	_ = signalGroup(in.proc, syscall.SIGKILL)

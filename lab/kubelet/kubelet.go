@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,32 @@ type Kubelet struct {
 
 	// trace, when set (tests, benchmarks), sees every probe worker tick.
 	trace func(probeTrace)
+
+	// pending counts wake-ups sent to pod and probe workers and not yet
+	// handled: zero means the kubelet has nothing left to do until time
+	// moves or a process changes. Tests with a fake clock wait for zero
+	// before stepping it, which makes every tick land at its own time.
+	pending atomic.Int64
+	// counting is set when the clock counts the ticks and timer firings
+	// it delivers into pending (see tickCounter); the handlers then
+	// count them out.
+	counting bool
+}
+
+// tickCounter is a clock that adds one to Kubelet.pending for every tick or
+// timer firing it delivers, and takes it back for one dropped by Stop.
+type tickCounter interface {
+	CountTicks(pending *atomic.Int64)
+}
+
+func (k *Kubelet) busy() { k.pending.Add(1) }
+func (k *Kubelet) idle() { k.pending.Add(-1) }
+
+// tickHandled is called after a tick or timer firing was handled.
+func (k *Kubelet) tickHandled() {
+	if k.counting {
+		k.idle()
+	}
 }
 
 // probeTrace is one probe worker tick: when, and what came of it.
@@ -89,6 +116,10 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 		// (pkg/kubelet/kubelet.go flowcontrol.NewBackOff).
 		backoff: flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),
 		workers: map[types.UID]*podWorker{},
+	}
+	if tc, ok := opts.Clock.(tickCounter); ok {
+		tc.CountTicks(&k.pending)
+		k.counting = true
 	}
 	k.recorder = newRecorder(client, opts.Clock, opts.NodeName, opts.Logger)
 	k.prober = newProber()
@@ -164,6 +195,7 @@ func (k *Kubelet) observe(ctx context.Context, obj any) {
 	}
 	w := newPodWorker(k, pod)
 	k.workers[pod.UID] = w
+	k.busy() // the first sync
 	go func() {
 		w.run(ctx)
 		k.mu.Lock()

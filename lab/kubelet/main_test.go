@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/proberctl/proberctl/lab/store"
 )
@@ -56,7 +55,7 @@ type env struct {
 	t      *testing.T
 	client kubernetes.Interface
 	clock  clock.WithTicker
-	fake   *clocktesting.FakeClock // nil with the real clock
+	fake   *testClock // nil with the real clock
 	k      *Kubelet
 
 	mu     sync.Mutex
@@ -70,7 +69,7 @@ func start(t *testing.T, fake bool) *env {
 	e := &env{t: t}
 	var clk clock.WithTicker = clock.RealClock{}
 	if fake {
-		e.fake = clocktesting.NewFakeClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+		e.fake = newTestClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 		clk = e.fake
 	}
 	e.clock = clk
@@ -225,10 +224,24 @@ func (e *env) tracesOf(typ probeType) []probeTrace {
 	return out
 }
 
-// step advances the fake clock, then waits until every probe worker of typ
-// has handled the tick due at the new time (n ticks expected in total).
+// settle waits until the kubelet has handled every wake-up, tick and timer
+// sent so far.
+func (e *env) settle() {
+	e.t.Helper()
+	e.waitFor("the kubelet to settle", func() bool { return e.k.pending.Load() == 0 })
+}
+
+// step settles, advances the fake clock by d one second at a time, and
+// settles after each second, so every tick is handled at its own time.
 func (e *env) step(d time.Duration) {
-	e.fake.Step(d)
+	e.t.Helper()
+	e.settle()
+	for d > 0 {
+		s := min(d, time.Second)
+		e.fake.Step(s)
+		d -= s
+		e.settle()
+	}
 }
 
 func containerStatus(p *corev1.Pod) corev1.ContainerStatus {

@@ -52,6 +52,7 @@ type podWorker struct {
 	containers []*containerState
 	results    map[resultKey]resultEntry
 	terminal   bool // phase Succeeded or Failed
+	finished   bool // worker gone: pokes are dropped
 
 	// Owned by the worker goroutine.
 	workers     []*probeWorker
@@ -85,17 +86,41 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod) *podWorker {
 
 // poke asks the worker to sync soon, without blocking.
 func (pw *podWorker) poke() {
+	pw.mu.Lock()
+	finished := pw.finished
+	pw.mu.Unlock()
+	if finished {
+		return
+	}
+	pw.k.busy()
 	select {
 	case pw.wake <- struct{}{}:
 	default:
+		pw.k.idle() // one wake-up already pending covers this one
 	}
 }
 
+// update records the latest pod. Only a deletion wakes the worker: the
+// kubelet's config source passes status-only changes (its own writes among
+// them) as reconciles that do not sync the pod (pkg/kubelet/config/config.go
+// checkAndUpdatePod), and a pod's spec does not change under a running pod
+// in the lab.
 func (pw *podWorker) update(pod *corev1.Pod) {
 	pw.mu.Lock()
+	old := pw.pod
 	pw.pod = pod
 	pw.mu.Unlock()
-	pw.poke()
+	if (old.DeletionTimestamp == nil) != (pod.DeletionTimestamp == nil) ||
+		!equalPtr(old.DeletionGracePeriodSeconds, pod.DeletionGracePeriodSeconds) {
+		pw.poke()
+	}
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 func (pw *podWorker) remove() {
@@ -203,11 +228,13 @@ func (pw *podWorker) result(typ probeType, c *containerState) (result, bool) {
 // run is the pod's life on this node.
 func (pw *podWorker) run(ctx context.Context) {
 	defer close(pw.done)
+	defer pw.drain()
 	if err := pw.admit(ctx); err != nil {
 		if ctx.Err() == nil {
 			pw.k.log.Warn("admit pod", "pod", pw.key, "err", err)
 		}
 		pw.release()
+		pw.k.idle() // the first sync
 		return
 	}
 	pw.startProbes()
@@ -215,8 +242,11 @@ func (pw *podWorker) run(ctx context.Context) {
 	defer pw.release()
 
 	var timer clock.Timer
+	handled := pw.k.idle // the first sync's wake-up
 	for {
-		if finished := pw.sync(ctx); finished {
+		finished := pw.sync(ctx)
+		handled()
+		if finished {
 			return
 		}
 		var timerC <-chan time.Time
@@ -230,11 +260,27 @@ func (pw *podWorker) run(ctx context.Context) {
 		}
 		select {
 		case <-pw.wake:
+			handled = pw.k.idle
 		case <-timerC:
+			timer = nil
+			handled = pw.k.tickHandled
 		case <-ctx.Done():
 			pw.shutdown()
 			return
 		}
+	}
+}
+
+// drain takes back a wake-up left when the worker ends, and makes later
+// pokes no-ops, so the pending count can reach zero.
+func (pw *podWorker) drain() {
+	pw.mu.Lock()
+	pw.finished = true
+	pw.mu.Unlock()
+	select {
+	case <-pw.wake:
+		pw.k.idle()
+	default:
 	}
 }
 
@@ -370,6 +416,7 @@ func (pw *podWorker) startProbes() {
 			}
 			w := newProbeWorker(pw, p.typ, c)
 			pw.workers = append(pw.workers, w)
+			pw.k.busy() // the first probe
 			go w.run()
 		}
 	}

@@ -64,30 +64,52 @@ func (w *probeWorker) period() time.Duration {
 
 func (w *probeWorker) run() {
 	defer close(w.done)
+	k := w.pw.k
+	w.pw.k.traceProbe(w, w.clock.Now(), "ticker")
 	ticker := w.clock.NewTicker(w.period())
-	defer func() { ticker.Stop() }()
-	for w.doProbe() {
+	handled := k.idle // the first probe
+	for {
+		more := w.doProbe()
+		handled()
+		if !more {
+			break
+		}
 		select {
 		case <-w.stop:
+			ticker.Stop()
 			return
 		case <-ticker.C():
+			handled = k.tickHandled
 		case <-w.trigger:
 			// "Updating the periodic timer to run the probe again at
 			// intervals of probeTickerPeriod starting from the moment a
 			// manual run occurs." (worker.run)
 			ticker.Stop()
+			w.pw.k.traceProbe(w, w.clock.Now(), "ticker")
 			ticker = w.clock.NewTicker(w.period())
+			handled = k.idle
 		}
 	}
-	// Stopped probing (pod finished or being deleted): wait to be told.
-	<-w.stop
+	// Stopped probing (pod finished or being deleted): wait to be told,
+	// taking back triggers nobody will act on.
+	ticker.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-w.trigger:
+			k.idle()
+		}
+	}
 }
 
 // triggerNow asks for a probe at once, without blocking.
 func (w *probeWorker) triggerNow() {
+	w.pw.k.busy()
 	select {
 	case w.trigger <- struct{}{}:
 	default:
+		w.pw.k.idle()
 	}
 }
 
@@ -96,6 +118,7 @@ func (w *probeWorker) doProbe() bool {
 	v := w.pw.view(w.container.Name)
 	now := w.clock.Now()
 	if v.terminal {
+		w.pw.k.traceProbe(w, now, "pod terminal")
 		return false
 	}
 	if v.id == "" {
@@ -120,6 +143,7 @@ func (w *probeWorker) doProbe() bool {
 	if v.deleting && (w.typ == liveness || w.typ == startup) {
 		// Graceful shutdown: a last success for a quiet end, then stop.
 		w.pw.setResult(w.typ, w.container.Name, v.id, success)
+		w.pw.k.traceProbe(w, now, "pod deleting")
 		return false
 	}
 	// Probe disabled for InitialDelaySeconds (truncated seconds, as the
