@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 )
 
 // The process tests run the real binary, built once per test run.
+const testVersion = "v0.0.0-processtest"
+
 var (
 	tmpDir    string
 	buildOnce sync.Once
@@ -45,7 +48,11 @@ func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(tmpDir, "proberctl")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/proberctl/proberctl").CombinedOutput()
+		// The Dockerfile's build: static, trimmed, version stamped.
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion,
+			"-o", binPath, "github.com/proberctl/proberctl")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -521,5 +528,43 @@ func TestProcessBadConfig(t *testing.T) {
 		if stderr := p.stderr.String(); !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "proberctl serve --help") {
 			t.Errorf("%v %v: stderr %q, want %q and a pointer to --help", tc.env, tc.args, stderr, tc.want)
 		}
+	}
+}
+
+// TestProcessImageBinary checks what the image relies on: the binary is
+// static (it runs on distroless/static), carries its version, and reports it
+// in /info.
+func TestProcessImageBinary(t *testing.T) {
+	t.Parallel()
+	f, err := elf.Open(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Fatalf("binary is dynamically linked (%v); the image needs CGO_ENABLED=0", p.Type)
+		}
+	}
+	out, err := exec.Command(binary(t), "version").Output()
+	if err != nil || !strings.Contains(string(out), testVersion) {
+		t.Fatalf("proberctl version = %q, %v; want %s", out, err, testVersion)
+	}
+	p := startServe(t, map[string]string{"POD_IP": "10.9.8.7", "HOSTNAME": "prober-foo-abc"})
+	resp, err := http.Get(p.url() + "/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info Info
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Version != testVersion || info.PodIP != "10.9.8.7" || info.Hostname != "prober-foo-abc" {
+		t.Fatalf("/info = %+v", info)
+	}
+	l := p.waitLog("starting", time.Second)
+	if l["version"] != testVersion || l["hostname"] != "prober-foo-abc" {
+		t.Fatalf("start log %v", l)
 	}
 }
