@@ -21,12 +21,8 @@ func notBuilt(name, summary string) command {
 	}
 }
 
-func labCommand() command     { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
-func tuiCommand() command     { return notBuilt("tui", "Open the dashboard on a cluster") }
-func watchCommand() command   { return notBuilt("watch", "Print pod rows and events as lines") }
-func crashCommand() command   { return notBuilt("crash", "Crash a pod's probe server") }
-func resolveCommand() command { return notBuilt("resolve", "Make a pod resolve and fetch a host") }
-func healthzCommand() command { return notBuilt("healthz", "Ask a pod's probe server for /healthz") }
+func labCommand() command { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
+func tuiCommand() command { return notBuilt("tui", "Open the dashboard on a cluster") }
 
 // openLab starts the embedded cluster for "proberctl watch --lab". It moves to
 // cmd_lab.go when the lab lands.

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// The commands that talk to a cluster without a terminal UI: "watch" prints
+// lines, "crash", "resolve" and "healthz" fire one action and exit.
+
+const configHelp = `Cluster access works as with kubectl: --kubeconfig, else $KUBECONFIG (several
+paths are merged), else ~/.kube/config, else the pod's service account when
+run inside a cluster. The namespace is -n, else the context's namespace.`
+
+func watchCommand() command {
+	return command{
+		Name:    "watch",
+		Summary: "Print pod rows and events as lines, like kubectl get pods -w",
+		Long: `Watch pods and their events and print a line whenever a pod's READY, STATUS,
+RESTARTS, IP, NODE or version changes, and every event as it arrives
+(Scheduled, Pulled, Started, Unhealthy, Killing, BackOff, ScalingReplicaSet...).
+READY, STATUS and RESTARTS are computed exactly as kubectl computes them.
+Connection changes (disconnected, forbidden, connected) go to stderr, so
+stdout stays parseable; with -o json they are objects on stdout too.
+
+` + configHelp + `
+
+Examples:
+  # pods and events of the demo, until Ctrl-C
+  proberctl watch -n demo -l app=foo
+
+  # with IP, node and the version label
+  proberctl watch -o wide
+
+  # one JSON object per line, for 2 minutes, into jq
+  proberctl watch -o json --for 2m | jq -c 'select(.kind=="Pod") | [.name,.status,.restarts]'
+
+  # no cluster: run the seed's manifests in the embedded lab and watch them
+  proberctl watch --lab -f demo/foo-1.0.1.yaml -f demo/foo-service.yaml`,
+		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
+			cf := kube.AddConfigFlags(fs)
+			output := fs.StringP("output", "o", "", "output format: wide (adds IP, NODE, VERSION) or json (one object per line); default: NAME READY STATUS RESTARTS AGE")
+			useLab := fs.Bool("lab", false, "start the embedded lab (no cluster) and watch it instead of a cluster")
+			files := fs.StringArrayP("filename", "f", nil, "with --lab: a manifest file or directory to run (repeatable); default: the demo")
+			forDur := fs.Duration("for", 0, "stop after this long (e.g. 30s, 5m); default: until interrupted")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("watch takes no arguments, got %q (use -l to select pods)", args)
+				}
+				if *forDur < 0 {
+					return usagef("--for must not be negative, got %v", *forDur)
+				}
+				if len(*files) > 0 && !*useLab {
+					return usagef("-f/--filename only works with --lab (to apply to a cluster, use the dashboard's 'a' key or kubectl apply)")
+				}
+				printer, err := kube.NewLinePrinter(os.Stdout, *output)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				kube.SilenceKlog(io.Discard) // connection trouble is reported as lines instead
+				if *forDur > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, *forDur)
+					defer cancel()
+				}
+
+				var client kubernetes.Interface
+				var opts kube.WatchOptions
+				if *useLab {
+					lb, err := openLab(ctx, *files)
+					if err != nil {
+						return fmt.Errorf("start the lab: %w", err)
+					}
+					defer lb.Stop()
+					if client, err = labClient(lb); err != nil {
+						return err
+					}
+					// The lab's objects live where its manifests put them;
+					// without -n show them all.
+					opts = kube.WatchOptions{Namespace: cf.Namespace, LabelSelector: cf.Selector}
+					if cf.AllNamespaces {
+						opts.Namespace = ""
+					}
+				} else {
+					cc, err := cf.Load()
+					if err != nil {
+						return err
+					}
+					if client, err = kubernetes.NewForConfig(cc.REST); err != nil {
+						return fmt.Errorf("client for %s: %w", cc.REST.Host, err)
+					}
+					opts = kube.WatchOptions{Namespace: cc.Namespace, LabelSelector: cc.Selector}
+				}
+				printer.AllNamespaces = opts.Namespace == ""
+				printer.Status = os.Stderr
+				return runWatch(ctx, client, opts, printer)
+			}
+		},
+	}
+}
+
+// runWatch prints batches until ctx ends, which is a normal end (Ctrl-C or
+// --for), not an error.
+func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchOptions, p *kube.LinePrinter) error {
+	w := kube.NewWatcher(client, opts)
+	if err := w.Start(ctx); err != nil {
+		return usagef("%v", err)
+	}
+	for {
+		b, err := w.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if err := p.Print(b); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+}
+
+// labClient is the lab's API client. It asks for the method rather than a
+// type so this file compiles against the openLab placeholder and the real
+// *lab.Lab alike.
+func labClient(l any) (kubernetes.Interface, error) {
+	if c, ok := l.(interface{ Client() kubernetes.Interface }); ok {
+		return c.Client(), nil
+	}
+	return nil, errors.New("the lab is not built yet: watch a cluster instead (drop --lab)")
+}
+
+func crashCommand() command {
+	return actionCommand("crash", "POD", "Crash a pod's probe server (GET /crash through the API server)",
+		`Ask the probe server in POD to crash: GET /crash through the API server's
+pods/proxy, so only RBAC on pods/proxy is needed, no network path to the pod.
+The server closes the connection without replying and exits; that is
+reported as "connection closed: the container exited" and exits 0. Watch the
+kubelet restart it with 'proberctl watch' or in the dashboard.
+
+`+configHelp+`
+
+Examples:
+  proberctl crash -n demo foo-7c9d8b6f5-x2x7k
+  proberctl crash --context kind-kind foo-7c9d8b6f5-x2x7k`,
+		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
+			return a.Crash(ctx, t)
+		})
+}
+
+func resolveCommand() command {
+	return actionCommand("resolve", "POD HOST", "Make a pod resolve HOST and fetch it (GET /resolve?service=HOST)",
+		`Ask the probe server in POD to resolve HOST and make an HTTP GET to it, as the
+seed's 'curl localhost/resolve?service=foo-service' does: the reply shows the
+pod that answered and the address HOST resolved to, then the remote body.
+HOST may carry a port and a path (foo-service:8080/info).
+
+`+configHelp+`
+
+Examples:
+  proberctl resolve -n demo foo-7c9d8b6f5-x2x7k foo-service
+  proberctl resolve foo-7c9d8b6f5-x2x7k foo-service.demo.svc.cluster.local`,
+		2, func(ctx context.Context, a kube.Actions, t kube.Target, args []string) kube.Result {
+			return a.Resolve(ctx, t, args[1])
+		})
+}
+
+func healthzCommand() command {
+	return actionCommand("healthz", "POD", "Ask a pod's probe server for /healthz, as its liveness probe does",
+		`GET /healthz on the probe server in POD through the API server's pods/proxy
+and print the status, latency and body. Exits 0 on HTTP 2xx/3xx (what the
+kubelet counts as probe success) and 1 otherwise, so it can gate a script.
+
+`+configHelp+`
+
+Examples:
+  proberctl healthz -n demo foo-7c9d8b6f5-x2x7k
+  for i in $(seq 10); do proberctl healthz foo-7c9d8b6f5-x2x7k; done`,
+		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
+			return a.Healthz(ctx, t)
+		})
+}
+
+// actionCommand builds a one-shot action command taking nargs positional
+// arguments, the first being the pod.
+func actionCommand(name, args, summary, long string, nargs int,
+	fire func(context.Context, kube.Actions, kube.Target, []string) kube.Result) command {
+	return command{
+		Name:    name,
+		Args:    args,
+		Summary: summary,
+		Long:    long,
+		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
+			cf := kube.AddConfigFlags(fs)
+			return func(ctx context.Context, pos []string) error {
+				if len(pos) != nargs {
+					return usagef("%s takes %s, got %d argument(s)", name, args, len(pos))
+				}
+				if cf.AllNamespaces {
+					return usagef("%s acts on one pod: name its namespace with -n instead of -A", name)
+				}
+				if cf.Selector != "" {
+					return usagef("%s acts on one named pod: -l/--selector does not apply", name)
+				}
+				kube.SilenceKlog(io.Discard)
+				cc, err := cf.Load()
+				if err != nil {
+					return err
+				}
+				actions, err := kube.NewClusterActions(cc.REST, kube.WithDefaultNamespace(cc.Namespace))
+				if err != nil {
+					return err
+				}
+				t := kube.Target{Namespace: cc.Namespace, Pod: pos[0]}
+				r := fire(ctx, actions, t, pos)
+				printResult(os.Stdout, r)
+				if !r.OK() {
+					return exitError{code: 1, err: r.Err}
+				}
+				return nil
+			}
+		},
+	}
+}
+
+// printResult writes "ACTION NS/POD: HTTP 200 in 3ms" (or the note), then
+// the body.
+func printResult(w io.Writer, r kube.Result) {
+	status := "no response"
+	if r.Code != 0 {
+		status = fmt.Sprintf("HTTP %d", r.Code)
+	}
+	if r.Note != "" {
+		status = r.Note
+	}
+	if r.Latency > 0 {
+		status += " in " + r.Latency.Round(100*time.Microsecond).String()
+	}
+	fmt.Fprintf(w, "%s %s: %s\n", r.Action, r.Target, status)
+	if r.Body != "" {
+		fmt.Fprint(w, r.Body)
+		if r.Body[len(r.Body)-1] != '\n' {
+			fmt.Fprintln(w)
+		}
+	}
+}
