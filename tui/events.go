@@ -125,8 +125,12 @@ func (e *eventsPane) line(ev *corev1.Event, now time.Time, w int) string {
 	b.WriteString(fit(reason, 16))
 	b.WriteByte(' ')
 	if e.scope == "" {
-		obj := strings.ToLower(ev.InvolvedObject.Kind) + "/" + ev.InvolvedObject.Name
-		b.WriteString(fit(obj, min(36, max(w/4, 12))))
+		// Pods by name alone (the common case); other kinds say what they are.
+		obj := ev.InvolvedObject.Name
+		if ev.InvolvedObject.Kind != "Pod" {
+			obj = strings.ToLower(ev.InvolvedObject.Kind) + "/" + obj
+		}
+		b.WriteString(fitMiddle(obj, min(36, max(w/4, 12))))
 		b.WriteByte(' ')
 	}
 	// The kubelet's own words, verbatim (one line).

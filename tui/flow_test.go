@@ -69,7 +69,7 @@ func TestFlowSelectAndCrash(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
 	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
 	tm.Type("c")
-	waitText(t, tm, "crash default/prober-foo-67b66bdbf7-hw78w → ok")
+	waitText(t, tm, "crash prober-foo-67b66bdbf7-hw78w → ok")
 	want := call{"crash", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-hw78w"}, ""}
 	if got := waitCalls(t, fa, 1); got[0] != want {
 		t.Fatalf("crashed %v, want %v", got[0], want)
@@ -90,7 +90,7 @@ func TestFlowResolvePrompt(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type("checkip.dyndns.org")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	waitText(t, tm, "resolve default/prober-foo-67b66bdbf7-4bxjb", "200")
+	waitText(t, tm, "resolve prober-foo-67b66bdbf7-4bxjb → 200")
 	want := call{"resolve", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-4bxjb"}, "checkip.dyndns.org"}
 	if got := waitCalls(t, fa, 1); got[0] != want {
 		t.Fatalf("resolve call %v, want %v", got[0], want)
@@ -123,7 +123,7 @@ func TestFlowFilter(t *testing.T) {
 	waitText(t, tm, "filter:hw7")
 	// Actions now go to the one pod left.
 	tm.Type("h")
-	waitText(t, tm, "healthz default/prober-foo-67b66bdbf7-hw78w")
+	waitText(t, tm, "healthz prober-foo-67b66bdbf7-hw78w")
 	got := waitCalls(t, fa, 1)
 	if !slices.Equal(got, []call{{"healthz", kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-hw78w"}, ""}}) {
 		t.Fatalf("calls %v", got)

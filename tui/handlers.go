@@ -164,13 +164,16 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	m.sourceErr = nil
 	now := m.now()
 	ch := m.state.apply(b, now)
+	sel := m.pods.selKey
 	if ch.pods {
 		m.pods.rebuild(m.state, ch.podSet)
 	}
 	if ch.podSet {
 		m.layout()
 	}
-	if ch.events || ch.podSet || ch.pods {
+	// Pod updates alone do not change the events list, unless the
+	// selection (the events' scope) moved.
+	if ch.events || m.pods.selKey != sel {
 		m.rebuildEvents()
 	}
 	if ch.rollout || ch.pods {

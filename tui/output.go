@@ -70,15 +70,23 @@ func (o *outputPane) relayout() {
 	o.scroll.setLines(lines)
 }
 
-// summary is one result's headline; the status line shows the newest,
-// with its note, on one line.
-func (o *outputPane) summary(e outputEntry, withNote bool) string {
+// summary is one result's headline. The status line shows the newest in
+// short form (no time, the pod without its namespace, the note on the same
+// line) so it fits 80 columns.
+func (o *outputPane) summary(e outputEntry, short bool) string {
 	r := e.res
 	var b strings.Builder
-	b.WriteString(e.at.Format("15:04:05"))
-	b.WriteByte(' ')
+	if !short {
+		b.WriteString(e.at.Format("15:04:05"))
+		b.WriteByte(' ')
+	}
 	b.WriteString(r.Action)
-	if r.Target != (kube.Target{}) {
+	switch {
+	case r.Target == (kube.Target{}):
+	case short:
+		b.WriteByte(' ')
+		b.WriteString(r.Target.Pod)
+	default:
 		b.WriteByte(' ')
 		b.WriteString(r.Target.String())
 	}
@@ -101,7 +109,7 @@ func (o *outputPane) summary(e outputEntry, withNote bool) string {
 	if r.Latency > 0 {
 		fmt.Fprintf(&b, " in %s", r.Latency.Round(time.Millisecond/10))
 	}
-	if withNote && r.Note != "" {
+	if short && r.Note != "" {
 		b.WriteString(" (")
 		b.WriteString(sanitize(r.Note))
 		b.WriteString(")")

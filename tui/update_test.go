@@ -139,7 +139,7 @@ func TestCrashSelectedAndMarked(t *testing.T) {
 		t.Fatalf("calls %v, want one crash of %v", got, want)
 	}
 	s := screen(t, m)
-	mustContain(t, s, "crash default/prober-foo-67b66bdbf7-7dnzd → ok in 3ms (connection closed: the container exited)")
+	mustContain(t, s, "crash prober-foo-67b66bdbf7-7dnzd → ok in 3ms (connection closed: the container exited)")
 	// The crash is drawn on the pod's timeline now.
 	h := m.state.hist["default/prober-foo-67b66bdbf7-7dnzd"]
 	if i := slices.IndexFunc(h.marks, func(mk mark) bool { return mk.kind == markCrash }); i < 0 {
@@ -173,9 +173,9 @@ func TestPodActions(t *testing.T) {
 		wantCalls []call
 		wantText  []string
 	}{
-		{name: "healthz", keys: []string{"h"}, wantCalls: []call{{"healthz", sel, ""}}, wantText: []string{"healthz default/prober-foo-67b66bdbf7-4bxjb → 500 in 2ms"}},
-		{name: "info", keys: []string{"i"}, wantCalls: []call{{"info", sel, ""}}, wantText: []string{"info default/prober-foo-67b66bdbf7-4bxjb → 200"}},
-		{name: "resolve defaults to the first Service", keys: []string{"r", "enter"}, wantCalls: []call{{"resolve", sel, "foo-nodeport-svc"}}, wantText: []string{"resolve default/prober-foo-67b66bdbf7-4bxjb → 200 in 12ms"}},
+		{name: "healthz", keys: []string{"h"}, wantCalls: []call{{"healthz", sel, ""}}, wantText: []string{"healthz prober-foo-67b66bdbf7-4bxjb → 500 in 2ms"}},
+		{name: "info", keys: []string{"i"}, wantCalls: []call{{"info", sel, ""}}, wantText: []string{"info prober-foo-67b66bdbf7-4bxjb → 200"}},
+		{name: "resolve defaults to the first Service", keys: []string{"r", "enter"}, wantCalls: []call{{"resolve", sel, "foo-nodeport-svc"}}, wantText: []string{"resolve prober-foo-67b66bdbf7-4bxjb → 200 in 12ms"}},
 		{name: "resolve default from options", opts: func(o *Options) { o.DefaultResolveHost = "checkip.dyndns.org" }, keys: []string{"r", "enter"}, wantCalls: []call{{"resolve", sel, "checkip.dyndns.org"}}},
 		{name: "resolve cancelled", keys: []string{"r", "esc"}},
 		{name: "resolve empty host refused", keys: []string{"r", "ctrl+u", "enter"}, wantText: []string{"type a host name"}},
@@ -235,7 +235,7 @@ func TestChaos(t *testing.T) {
 	if !m.chaos.on || m.chaos.every != 3*time.Second {
 		t.Fatalf("chaos = %+v, want on every 3s", m.chaos)
 	}
-	mustContain(t, screen(t, m), "CHAOS: crash a ready pod every 3s")
+	mustContain(t, screen(t, m), "CHAOS every 3s: 0 crashed (C stops)")
 	// A chaos tick crashes one of the two ready pods.
 	_, cmd := m.Update(chaosMsg{gen: m.chaos.gen})
 	runCmd(m, cmd)
@@ -272,7 +272,7 @@ func TestEventsPane(t *testing.T) {
 		t.Errorf("events not newest first:\n%s", s)
 	}
 	press(t, m, "e")
-	mustContain(t, screen(t, m), "EVENTS (all pods)  5", "pod/prober-foo-764cf9f454-5pqcx")
+	mustContain(t, screen(t, m), "EVENTS (all pods)  5", "prober-foo-764cf9f454-5pqcx")
 }
 
 func TestTimelineFromDeltasAndEvents(t *testing.T) {

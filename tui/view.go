@@ -88,7 +88,7 @@ func (m *model) headerView() string {
 	fmt.Fprintf(&l2, "   restarts %d", s.totalRestarts)
 	if m.chaos.on {
 		l2.WriteString("   ")
-		l2.WriteString(m.st.Chaos.Render(fmt.Sprintf("CHAOS: crash a ready pod every %s (%d so far, C stops)", m.chaos.every, m.chaos.crashes)))
+		l2.WriteString(m.st.Chaos.Render(fmt.Sprintf("CHAOS every %s: %d crashed (C stops)", m.chaos.every, m.chaos.crashes)))
 	}
 	return fit(line1, m.w) + "\n" + fit(l2.String(), m.w)
 }

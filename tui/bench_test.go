@@ -1,0 +1,86 @@
+package tui
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+// benchPods makes n pods of one Deployment, a third of them restarting.
+func benchPods(n int) []*corev1.Pod {
+	pods := make([]*corev1.Pod, n)
+	for i := range pods {
+		c := t0.Add(-time.Duration(i) * time.Second)
+		opts := []podOpt{ready(c.Add(20 * time.Second))}
+		if i%3 == 0 {
+			opts = append(opts, restarts(int32(i%7), t0.Add(-time.Duration(i%300)*time.Second)))
+		}
+		pods[i] = pod(fmt.Sprintf("prober-foo-67b66bdbf7-%05d", i), c, opts...)
+	}
+	return pods
+}
+
+// BenchmarkBatch is the budget: 5,000 pods in the namespace, a
+// batch of 200 pod updates applied and the screen rendered, under 5 ms.
+// Each batch flips readiness and bumps restarts, so the timeline, the
+// change markers and the header counters all move.
+func BenchmarkBatch(b *testing.B) {
+	for _, sortBy := range []sortKey{sortName, sortRestarts} {
+		for _, size := range []struct{ w, h int }{{80, 24}, {160, 48}} {
+			b.Run(fmt.Sprintf("sort=%s/%dx%d", sortBy, size.w, size.h), func(b *testing.B) {
+				benchBatch(b, sortBy, size.w, size.h)
+			})
+		}
+	}
+}
+
+func benchBatch(b *testing.B, sortBy sortKey, w, h int) {
+	const n, perBatch = 5000, 200
+	pods := benchPods(n)
+	first := kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Connected}, Deltas: []kube.Delta{deployment(n)}}
+	for _, p := range pods {
+		first.Deltas = append(first.Deltas, podDelta(p))
+	}
+	m, _ := newTestModel(b, w, h, first)
+	m.pods.sort = sortBy
+	m.pods.rebuild(m.state, true)
+	m.View()
+
+	// Pre-build the batches outside the timer: each updates 200 pods
+	// spread over the list, alternating not-ready and ready-with-restart.
+	const variants = 16
+	batches := make([]kube.Batch, variants)
+	for v := range batches {
+		for j := 0; j < perBatch; j++ {
+			i := (v*perBatch + j*(n/perBatch)) % n
+			p := pods[i].DeepCopy()
+			if v%2 == 0 {
+				p.Status.ContainerStatuses[0].Ready = false
+				setCond(p, corev1.PodReady, corev1.ConditionFalse, t0)
+			} else {
+				p.Status.ContainerStatuses[0].RestartCount += int32(v)
+			}
+			batches[v].Deltas = append(batches[v].Deltas, podDelta(p))
+		}
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Update(batchMsg(batches[i%variants]))
+		_ = m.View()
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
+	if len(m.pods.rows) != n {
+		b.Fatalf("%d rows, want %d", len(m.pods.rows), n)
+	}
+}
