@@ -40,6 +40,8 @@ func (m *model) layout() {
 	m.output.SetSize(m.w, lowerH)
 	m.rollout.SetSize(m.w, lowerH)
 	m.detail.SetSize(m.w, m.bodyH)
+	m.helpText.setSize(m.w, m.bodyH)
+	m.helpText.setLines(m.helpLines())
 	m.prompt.SetSize(m.w, 1)
 	m.rollout.rebuild(m.state)
 }
@@ -79,13 +81,24 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
 	case m.focus == focusHelp:
-		// Any of ?, esc closes help; other keys are ignored there.
-		if key.Matches(msg, k.Help, k.Back) {
+		// ? or esc closes help; arrows scroll it; other keys are ignored.
+		switch {
+		case key.Matches(msg, k.Help, k.Back):
 			m.setFocus(m.back)
+		case key.Matches(msg, k.Up):
+			m.helpText.scroll(-1)
+		case key.Matches(msg, k.Down):
+			m.helpText.scroll(1)
+		case key.Matches(msg, k.PageUp):
+			m.helpText.scroll(-m.helpText.h)
+		case key.Matches(msg, k.PageDown):
+			m.helpText.scroll(m.helpText.h)
 		}
 		return nil
 	case key.Matches(msg, k.Help):
 		m.setFocus(focusHelp)
+		m.helpText.setLines(m.helpLines())
+		m.helpText.top()
 		return nil
 	case m.focus == focusDetail && key.Matches(msg, k.Back, k.Detail):
 		m.setFocus(m.back)

@@ -60,6 +60,7 @@ type model struct {
 	rollout  rolloutPane
 	detail   detailPane
 	prompt   promptPane
+	helpText scroller // the ? screen, scrollable on short terminals
 
 	chaos     chaosState
 	lastApply string

@@ -82,7 +82,9 @@ func newPodsPane(st *styles, keys *keyMap) podsPane {
 // SetSize fixes the column widths for this terminal width.
 func (p *podsPane) SetSize(w, h int) {
 	p.w, p.h = w, h
-	p.filter.Width = max(w-30, 5)
+	// Width 0: the input draws only what was typed; the title line is
+	// cut to the screen like every other line.
+	p.filter.Width = 0
 	// Fixed columns; NAME takes what is left. IP and NODE are shown only
 	// when NAME can still fit a generated pod name (27 cells).
 	ready := column{"READY", 5, false}

@@ -218,7 +218,14 @@ func (r *rolloutPane) serviceLines(svc *corev1.Service, s *clusterState) []strin
 			n++
 		}
 	}
-	head := fmt.Sprintf("service/%s  %s  %s  → traffic to %d of %d endpoints", svc.Name, svc.Spec.Type, strings.Join(ports, ","), n, len(eps))
+	parts := []string{"service/" + svc.Name}
+	if svc.Spec.Type != "" {
+		parts = append(parts, string(svc.Spec.Type))
+	}
+	if len(ports) > 0 {
+		parts = append(parts, strings.Join(ports, ","))
+	}
+	head := strings.Join(parts, "  ") + fmt.Sprintf("  → traffic to %d of %d endpoints", n, len(eps))
 	lines := []string{r.st.Header.Render(head)}
 	for _, e := range eps {
 		mark := "+"

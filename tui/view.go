@@ -179,7 +179,7 @@ func (m *model) shortHelp() []key.Binding {
 	case m.pods.filtering:
 		return m.pods.ShortHelp()
 	case m.focus == focusHelp:
-		return []key.Binding{m.keys.Back, m.keys.Quit}
+		return []key.Binding{m.keys.Back, m.keys.Down, m.keys.Quit}
 	case m.focus == focusDetail:
 		ks = m.detail.ShortHelp()
 	case m.focus == focusTimeline:
@@ -197,16 +197,18 @@ func (m *model) shortHelp() []key.Binding {
 }
 
 // helpView is the ? screen: every key, then what the markers mean.
-func (m *model) helpView() string {
-	lines := []string{m.st.Header.Render("KEYS") + "  (? or esc closes)", ""}
+func (m *model) helpView() string { return m.helpText.view() }
+
+func (m *model) helpLines() []string {
+	lines := []string{m.st.Header.Render("KEYS") + "  (? or esc closes, ↑/↓ scroll)", ""}
 	lines = append(lines, m.fullHelpLines()...)
-	lines = append(lines, "",
+	lines = append(lines,
 		m.st.Header.Render("MARKERS"),
 		"  >  selected row     *  marked (c crashes all marked)     !  restarts or readiness just changed",
 		"  STATUS, READY and RESTARTS are computed as kubectl get pods does.",
-		"  timeline: "+m.timeline.legend(),
+		"  timeline "+m.timeline.legend(),
 	)
-	return block(lines, m.w, m.bodyH)
+	return lines
 }
 
 // fullHelpLines lays the keymap's help columns out in rows of as many
