@@ -22,7 +22,6 @@ func notBuilt(name, summary string) command {
 }
 
 func labCommand() command { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
-func tuiCommand() command { return notBuilt("tui", "Open the dashboard on a cluster") }
 
 // openLab starts the embedded cluster for "proberctl watch --lab". It moves to
 // cmd_lab.go when the lab lands.
