@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -65,7 +66,8 @@ func TestKubeletPodThroughProxy(t *testing.T) {
 	})
 	deployments.Informer() // register before Start
 	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	// Shutdown waits for the informers, which stop only when ctx is done.
+	defer func() { cancel(); factory.Shutdown() }()
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			t.Fatalf("informer cache for %v did not sync", typ)
@@ -192,7 +194,14 @@ func TestPodsProxyForbidden(t *testing.T) {
 				t.Errorf("GET pod: %v, want Forbidden", err)
 			}
 
-			_, err = client.CoreV1().Pods(ns).ProxyGet("http", pod.Name, fmt.Sprint(probePort), "/", nil).DoRaw(ctx)
+			// Through the REST client and Result.Error rather than
+			// ProxyGet: ProxyGet's DoRaw returns an error without the
+			// server's Status message (client-go rest/request.go,
+			// transformResponse and Result.Error).
+			err = client.CoreV1().RESTClient().Get().
+				Namespace(ns).Resource("pods").SubResource("proxy").
+				Name(utilnet.JoinSchemeNamePort("http", pod.Name, fmt.Sprint(probePort))).Suffix("/").
+				Do(ctx).Error()
 			if !apierrors.IsForbidden(err) {
 				t.Fatalf("GET pods/proxy: %v, want Forbidden", err)
 			}
