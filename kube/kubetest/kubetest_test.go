@@ -330,18 +330,18 @@ func clientFor(t *testing.T, env *kubetest.Env, user string) kubernetes.Interfac
 	return client
 }
 
-// startProbeServer builds the probe server and runs it inside host on
-// probePort, answering GET / with content, and waits until it answers.
+// startProbeServer builds proberctl and runs `proberctl serve` inside host
+// on probePort, answering GET / with content, and waits until it answers.
 func startProbeServer(t *testing.T, host *netns.Host, content string) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "probeserver")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/probeserver")
+	bin := filepath.Join(t.TempDir(), "proberctl")
+	build := exec.Command("go", "build", "-o", bin, "github.com/proberctl/proberctl")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build probe server: %v\n%s", err, out)
+		t.Fatalf("build proberctl: %v\n%s", err, out)
 	}
-	cmd := host.Command(bin)
+	cmd := host.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", probePort), "CONTENT="+content)
-	log, err := os.Create(filepath.Join(t.TempDir(), "probeserver.log"))
+	log, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
