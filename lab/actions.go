@@ -1,0 +1,264 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/proberctl/proberctl/kube"
+	"github.com/proberctl/proberctl/lab/kubelet"
+	"github.com/proberctl/proberctl/lab/manifest"
+)
+
+// maxBody caps the body a Result carries.
+const maxBody = 64 << 10
+
+// defaultTimeout bounds an action whose context has no deadline; /resolve
+// may itself wait on a remote host for a few seconds.
+const defaultTimeout = 15 * time.Second
+
+// actions implements kube.Actions by talking to the pods' loopback
+// addresses directly, where a cluster goes through the API server's
+// pods/proxy.
+type actions struct{ l *Lab }
+
+func (a *actions) Crash(ctx context.Context, t kube.Target) kube.Result {
+	return a.get(ctx, "crash", t, "/crash")
+}
+
+func (a *actions) Healthz(ctx context.Context, t kube.Target) kube.Result {
+	return a.get(ctx, "healthz", t, "/healthz")
+}
+
+func (a *actions) Info(ctx context.Context, t kube.Target) kube.Result {
+	return a.get(ctx, "info", t, "/info")
+}
+
+// Resolve asks the pod to resolve and fetch host. The lab has no cluster
+// DNS, so a host naming a Service ("svc", "svc.ns", "svc.ns.svc",
+// "svc.ns.svc.cluster.local", with or without a port and path) is sent as
+// the loopback address standing in for its cluster IP, and the Result's
+// Note says so.
+func (a *actions) Resolve(ctx context.Context, t kube.Target, host string) kube.Result {
+	t = withNamespace(t)
+	host = strings.TrimSpace(host)
+	if host == "" {
+		return kube.Result{Action: "resolve", Target: t, Err: errors.New("resolve: no host given; want a name such as foo-nodeport-svc or example.com[:port][/path]")}
+	}
+	sent, note := a.l.rewriteServiceHost(ctx, t.Namespace, host)
+	r := a.get(ctx, "resolve", t, "/resolve?service="+url.QueryEscape(sent))
+	if note != "" && r.Note == "" {
+		r.Note = note
+	}
+	return r
+}
+
+// Delete deletes the pod through the API, with the grace-period protocol a
+// cluster has: the kubelet stops its containers, then the pod goes.
+func (a *actions) Delete(ctx context.Context, t kube.Target, grace *int64) kube.Result {
+	t = withNamespace(t)
+	start := time.Now()
+	opts := metav1.DeleteOptions{GracePeriodSeconds: grace}
+	err := a.l.Client().CoreV1().Pods(t.Namespace).Delete(ctx, t.Pod, opts)
+	r := kube.Result{Action: "delete", Target: t, Latency: time.Since(start)}
+	if err != nil {
+		r.Err = fmt.Errorf("delete pod %s: %w", t, err)
+		return r
+	}
+	r.Body = fmt.Sprintf("pod %q deleted", t.Pod)
+	return r
+}
+
+// Apply applies a manifest file or directory. A path under demo/ that is
+// not on disk is read from the demo embedded in the binary.
+func (a *actions) Apply(ctx context.Context, path string) kube.Result {
+	start := time.Now()
+	r := kube.Result{Action: "apply"}
+	path = strings.TrimSpace(path)
+	if path == "" {
+		r.Err = errors.New("apply: no file given; want a manifest file or directory, such as demo/foo-1.0.2.yaml")
+		return r
+	}
+	var objs []manifest.Object
+	var err error
+	if _, statErr := os.Stat(path); statErr != nil {
+		if fsys, name, ok := demoFile(path); ok {
+			objs, err = manifest.LoadFS(fsys, name)
+			r.Note = "read from the demo built into proberctl"
+		} else {
+			err = fmt.Errorf("apply: %w", statErr)
+		}
+	} else {
+		objs, err = manifest.Load(path)
+	}
+	if err == nil {
+		var lines []string
+		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, objs)
+		r.Body = strings.Join(lines, "\n")
+	}
+	r.Latency = time.Since(start)
+	r.Err = err
+	return r
+}
+
+func withNamespace(t kube.Target) kube.Target {
+	if t.Namespace == "" {
+		t.Namespace = Namespace
+	}
+	return t
+}
+
+// get fires GET path at the pod's probe server.
+func (a *actions) get(ctx context.Context, action string, t kube.Target, path string) kube.Result {
+	t = withNamespace(t)
+	r := kube.Result{Action: action, Target: t}
+	addr, err := a.l.podAddress(ctx, t)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		r.Err = fmt.Errorf("%s %s: %w", action, t, err)
+		return r
+	}
+	// One connection per action: a crash must not be retried on another
+	// kept-alive connection, and a dead pod's connection must not linger.
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+	defer tr.CloseIdleConnections()
+	start := time.Now()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	r.Latency = time.Since(start)
+	if err != nil {
+		if action == "crash" && closedByPeer(err) {
+			// The server closes the connection unanswered and exits: what
+			// was asked for happened.
+			r.Note = "connection closed: the container exited"
+			return r
+		}
+		if isRefused(err) {
+			r.Err = fmt.Errorf("%s %s: nothing listens at %s: the container is not running or not listening yet (%w)", action, t, addr, err)
+			return r
+		}
+		r.Err = fmt.Errorf("%s %s: %w", action, t, err)
+		return r
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	r.Latency = time.Since(start)
+	r.Code = resp.StatusCode
+	if len(body) > maxBody {
+		body = body[:maxBody]
+		r.Note = "body cut at " + strconv.Itoa(maxBody>>10) + " KiB"
+	}
+	r.Body = string(body)
+	if err != nil {
+		if action == "crash" && closedByPeer(err) {
+			r.Note = "connection closed: the container exited"
+			return r
+		}
+		r.Err = fmt.Errorf("%s %s: reading the answer: %w", action, t, err)
+	}
+	return r
+}
+
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "connection reset")
+}
+
+func isRefused(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// podAddress finds where the pod's probe server listens: the port of its
+// first container's first declared port, else of its probes, else 80 (with
+// one container the kubelet maps every port to the one it listens on).
+func (l *Lab) podAddress(ctx context.Context, t kube.Target) (string, error) {
+	pod, err := l.Client().CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("pod %s not found", t)
+	}
+	if err != nil {
+		return "", fmt.Errorf("pod %s: %w", t, err)
+	}
+	addr, err := kubelet.PodAddress(pod, podPort(pod))
+	if err != nil {
+		return "", err
+	}
+	return addr, nil
+}
+
+func podPort(pod *corev1.Pod) int {
+	if len(pod.Spec.Containers) == 0 {
+		return 80
+	}
+	c := pod.Spec.Containers[0]
+	if len(c.Ports) > 0 {
+		return int(c.Ports[0].ContainerPort)
+	}
+	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+		if p != nil && p.HTTPGet != nil && p.HTTPGet.Port.IntValue() > 0 {
+			return p.HTTPGet.Port.IntValue()
+		}
+	}
+	return 80
+}
+
+// rewriteServiceHost maps a Service name in host to its loopback stand-in
+// address. Anything else is returned unchanged.
+func (l *Lab) rewriteServiceHost(ctx context.Context, namespace, host string) (string, string) {
+	hostport, path := host, ""
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		hostport, path = host[:i], host[i:]
+	}
+	name, portStr := hostport, ""
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		name, portStr = h, p
+	}
+	ns := namespace
+	parts := strings.Split(name, ".")
+	switch {
+	case len(parts) == 1:
+	case len(parts) == 2 || (len(parts) >= 3 && parts[2] == "svc"):
+		ns = parts[1]
+	default:
+		return host, ""
+	}
+	svc, err := l.Client().CoreV1().Services(ns).Get(ctx, parts[0], metav1.GetOptions{})
+	if err != nil {
+		return host, ""
+	}
+	var port int32
+	if portStr != "" {
+		n, err := strconv.Atoi(portStr)
+		if err != nil {
+			return host, ""
+		}
+		port = int32(n)
+	}
+	addr, ok := l.svc.ServiceAddress(svc.Namespace, svc.Name, port)
+	if !ok {
+		return host, ""
+	}
+	return addr + path, fmt.Sprintf("the lab has no cluster DNS: service %s (cluster IP %s) was sent as %s", svc.Name, svc.Spec.ClusterIP, addr)
+}
