@@ -17,6 +17,10 @@ type metrics struct {
 	checks   *prometheus.CounterVec
 	crashes  *prometheus.CounterVec
 	handler  http.Handler
+
+	// The health counters, resolved once: WithLabelValues hashes its labels
+	// on every call, and these are the hot path.
+	healthzOK, healthzError, readyzOK, readyzError prometheus.Counter
 }
 
 func newMetrics(version string) *metrics {
@@ -44,11 +48,10 @@ func newMetrics(version string) *metrics {
 	// time and memory in every pod for numbers the kubelet already reports.
 	m.reg.MustRegister(m.requests, m.checks, m.crashes, build)
 	// Zero series exist from the start, so rates work before the first event.
-	for _, p := range []string{"healthz", "readyz"} {
-		for _, r := range []string{"ok", "error"} {
-			m.checks.WithLabelValues(p, r)
-		}
-	}
+	m.healthzOK = m.checks.WithLabelValues("healthz", "ok")
+	m.healthzError = m.checks.WithLabelValues("healthz", "error")
+	m.readyzOK = m.checks.WithLabelValues("readyz", "ok")
+	m.readyzError = m.checks.WithLabelValues("readyz", "error")
 	m.crashes.WithLabelValues("start")
 	m.crashes.WithLabelValues("request")
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -96,22 +97,38 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 	})
 }
 
+// Header values shared by every response: net/http never modifies them,
+// and not allocating them per request keeps /healthz cheap.
+var (
+	textType  = []string{"text/plain; charset=utf-8"}
+	jsonType  = []string{"application/json"}
+	okLength  = []string{strconv.Itoa(len(bodyOK))}
+	errLength = []string{strconv.Itoa(len(bodyError))}
+)
+
 func writeText(w http.ResponseWriter, code int, body string) {
 	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	h["Content-Type"] = textType
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(code)
-	w.Write([]byte(body))
+	io.WriteString(w, body)
 }
 
-// writeJSONText writes a fixed JSON body; setting the header map directly
-// skips canonicalisation on the hot path.
+// writeJSONText writes a JSON body given as text; setting the header map
+// directly skips canonicalisation on the hot path.
 func writeJSONText(w http.ResponseWriter, code int, body string) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Type"] = jsonType
+	switch body {
+	case bodyOK:
+		h["Content-Length"] = okLength
+	case bodyError:
+		h["Content-Length"] = errLength
+	default:
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(code)
-	w.Write([]byte(body))
+	io.WriteString(w, body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -149,11 +166,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	v := s.live.check(time.Now())
 	if v.ok {
-		s.metrics.checks.WithLabelValues("healthz", "ok").Inc()
+		s.metrics.healthzOK.Inc()
 		writeJSONText(w, http.StatusOK, bodyOK)
 		return
 	}
-	s.metrics.checks.WithLabelValues("healthz", "error").Inc()
+	s.metrics.healthzError.Inc()
 	s.log.Warn("healthz failing", "code", http.StatusInternalServerError, "reason", v.reason, "remote", r.RemoteAddr)
 	w.Header().Set(ReasonHeader, v.reason)
 	writeJSONText(w, http.StatusInternalServerError, bodyError)
@@ -162,11 +179,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	v := s.ready.check()
 	if v.ok {
-		s.metrics.checks.WithLabelValues("readyz", "ok").Inc()
+		s.metrics.readyzOK.Inc()
 		writeJSONText(w, http.StatusOK, bodyOK)
 		return
 	}
-	s.metrics.checks.WithLabelValues("readyz", "error").Inc()
+	s.metrics.readyzError.Inc()
 	s.log.Warn("readyz failing", "code", http.StatusServiceUnavailable, "reason", v.reason, "remote", r.RemoteAddr)
 	w.Header().Set(ReasonHeader, v.reason)
 	writeJSONText(w, http.StatusServiceUnavailable, bodyError)
