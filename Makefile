@@ -52,7 +52,8 @@ controlplane: $(CONTROLPLANE)/kube-apiserver $(CONTROLPLANE)/etcd
 
 $(CONTROLPLANE)/kube-apiserver:
 	@echo "Building kube-apiserver $(K8S_VERSION) from the Go module proxy (first run only, about 5 minutes on 2 cores)..."
-	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath \
+	@mkdir -p $(@D)
+	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false \
 		-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 		-X k8s.io/component-base/version.gitMajor=$(word 2,$(subst ., ,$(subst v,v ,$(K8S_VERSION)))) \
 		-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION)))" \
@@ -60,7 +61,8 @@ $(CONTROLPLANE)/kube-apiserver:
 
 $(CONTROLPLANE)/etcd:
 	@echo "Building etcd $(ETCD_VERSION) from the Go module proxy (first run only)..."
-	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp ./etcd && mv $@.tmp $@
+	@mkdir -p $(@D)
+	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "-s -w" -o $@.tmp ./etcd && mv $@.tmp $@
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
