@@ -21,11 +21,3 @@ func notBuilt(name, summary string) command {
 	}
 }
 
-func labCommand() command { return notBuilt("lab", "Run the demo on this machine, no cluster needed") }
-
-// openLab starts the embedded cluster for "proberctl watch --lab". It moves to
-// cmd_lab.go when the lab lands.
-func openLab(ctx context.Context, files []string) (labHandle, error) { return nil, errNotBuilt }
-
-// labHandle is what watch needs of a lab; replaced by *lab.Lab when it lands.
-type labHandle interface{ Stop() }
