@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,6 +157,23 @@ func TestKnobsDocumented(t *testing.T) {
 	for _, name := range []string{"CONTENT", "START_WAIT_SECS", "CRASH_FACTOR", "HEALTH_STATUS_FACTOR", "PORT", "CRASH_EXIT_CODE", "RANDOM_SEED", "POD_IP", "IP_ADDRESS", "HOSTNAME"} {
 		if !seen[name] {
 			t.Errorf("knob %s missing", name)
+		}
+	}
+}
+
+// TestREADMEListsEveryKnob keeps the README's table in step with Knobs().
+func TestREADMEListsEveryKnob(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, k := range Knobs() {
+		if !strings.Contains(readme, "`"+k.Env+"`") {
+			t.Errorf("README.md does not document %s", k.Env)
+		}
+		if k.Flag != "" && !strings.Contains(readme, "`--"+k.Flag+"`") {
+			t.Errorf("README.md does not document --%s", k.Flag)
 		}
 	}
 }
