@@ -84,3 +84,19 @@ func benchBatch(b *testing.B, sortBy sortKey, w, h int) {
 		b.Fatalf("%d rows, want %d", len(m.pods.rows), n)
 	}
 }
+
+// BenchmarkFirstScreen is the first batch after the caches sync: 5,000
+// pods applied and the first screen drawn.
+func BenchmarkFirstScreen(b *testing.B) {
+	pods := benchPods(5000)
+	first := kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Connected}, Deltas: []kube.Delta{deployment(5000)}}
+	for _, p := range pods {
+		first.Deltas = append(first.Deltas, podDelta(p))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _ := newTestModel(b, 160, 48)
+		m.Update(batchMsg(first))
+		_ = m.View()
+	}
+}

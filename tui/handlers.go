@@ -214,6 +214,9 @@ func (m *model) handleSourceErr(msg sourceErrMsg) tea.Cmd {
 // timeline are redrawn; nothing else is recomputed.
 func (m *model) handleTick() tea.Cmd {
 	m.pods.cache = ""
+	if m.ticks++; m.ticks%30 == 0 {
+		m.state.pruneAll(m.now())
+	}
 	if m.focus == focusDetail {
 		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
 	}

@@ -41,6 +41,11 @@ var markName = [markCount]string{
 	markCrash:    "you crashed",
 }
 
+// maxHistory bounds each list of a pod's timeline: a strip is at most a few
+// hundred cells wide, so older entries of a pod flapping faster than that
+// cannot be drawn anyway.
+const maxHistory = 256
+
 type readyChange struct {
 	at    time.Time
 	ready bool
@@ -70,6 +75,9 @@ func (h *history) setReady(at time.Time, ready bool) {
 		}
 	}
 	h.readiness = append(h.readiness, readyChange{at, ready})
+	if len(h.readiness) > maxHistory {
+		h.readiness = slices.Delete(h.readiness, 0, len(h.readiness)-maxHistory)
+	}
 }
 
 func (h *history) add(at time.Time, k markKind) {
@@ -83,6 +91,9 @@ func (h *history) add(at time.Time, k markKind) {
 		return -1
 	})
 	h.marks = slices.Insert(h.marks, i, m)
+	if len(h.marks) > maxHistory {
+		h.marks = slices.Delete(h.marks, 0, len(h.marks)-maxHistory)
+	}
 }
 
 // prune forgets what is older than since, keeping the readiness in force at

@@ -62,6 +62,7 @@ type model struct {
 	prompt   promptPane
 	helpText scroller // the ? screen, scrollable on short terminals
 
+	ticks     int
 	chaos     chaosState
 	lastApply string
 

@@ -27,6 +27,10 @@ type podRow struct {
 	ready     bool      // every container ready
 	changedAt time.Time // restarts or readiness changed
 	changed   string    // what changed, for the marker's help
+
+	// nameRank is the row's place in name order, set when the table's rows
+	// are recollected, so the other orders break ties with an int compare.
+	nameRank int
 }
 
 func podReady(c kube.PodColumns) bool {
@@ -124,13 +128,22 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 			}
 		}
 	}
-	if ch.pods || ch.events {
-		since := now.Add(-timelineWindow)
-		for _, h := range s.hist {
+	// Prune only what this batch touched; pruneAll sweeps the rest now and
+	// then, so a batch costs what it changed, not what the namespace holds.
+	since := now.Add(-timelineWindow)
+	for k := range ch.podKeys {
+		if h := s.hist[k]; h != nil {
 			h.prune(since)
 		}
 	}
 	return ch
+}
+
+func (s *clusterState) pruneAll(now time.Time) {
+	since := now.Add(-timelineWindow)
+	for _, h := range s.hist {
+		h.prune(since)
+	}
 }
 
 func applyObj[T any](m map[string]T, d kube.Delta) {

@@ -472,3 +472,18 @@ func TestFit(t *testing.T) {
 		}
 	}
 }
+
+func TestHistoryIsBounded(t *testing.T) {
+	h := &history{}
+	for i := range 3 * maxHistory {
+		h.add(t0.Add(time.Duration(i)*time.Millisecond), markProbe)
+		h.setReady(t0.Add(time.Duration(i)*time.Millisecond), i%2 == 0)
+	}
+	if len(h.marks) != maxHistory || len(h.readiness) != maxHistory {
+		t.Fatalf("history grew to %d marks, %d changes; want %d each", len(h.marks), len(h.readiness), maxHistory)
+	}
+	// The newest are kept.
+	if last := h.marks[len(h.marks)-1].at; !last.Equal(t0.Add(time.Duration(3*maxHistory-1) * time.Millisecond)) {
+		t.Fatalf("newest mark %v was dropped", last)
+	}
+}
