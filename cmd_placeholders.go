@@ -20,4 +20,3 @@ func notBuilt(name, summary string) command {
 		},
 	}
 }
-
