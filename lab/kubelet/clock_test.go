@@ -111,3 +111,16 @@ func (c *testClock) Step(d time.Duration) {
 	}
 	c.waiters = live
 }
+
+// timers counts the live one-shot timers (grace periods, back-offs).
+func (c *testClock) timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, w := range c.waiters {
+		if w.period == 0 && !w.stopped {
+			n++
+		}
+	}
+	return n
+}

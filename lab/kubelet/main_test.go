@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,3 +253,12 @@ func containerStatus(p *corev1.Pod) corev1.ContainerStatus {
 }
 
 func running(p *corev1.Pod) bool { return containerStatus(p).State.Running != nil }
+
+func httpGet(url string) (int, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
+}

@@ -481,6 +481,7 @@ func (pw *podWorker) act(pod *corev1.Pod) bool {
 				continue
 			}
 			if cur != nil && pw.inBackOff(pod, c, cur) {
+				did = true // the status now says CrashLoopBackOff
 				continue
 			}
 			pw.start(pod, c)
@@ -537,13 +538,15 @@ func (pw *podWorker) inBackOff(pod *corev1.Pod, c *containerState, exited *insta
 	bo := pw.k.backoff
 	if bo.IsInBackOffSince(key, ts) {
 		d := bo.Get(key)
+		desc := pw.podDesc()
 		pw.containerEvent(c.spec.Name, corev1.EventTypeWarning, reasonBackOff,
-			fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.spec.Name, pw.podDesc()))
-		pw.mu.Lock()
-		c.waiting = &corev1.ContainerStateWaiting{
+			fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.spec.Name, desc))
+		waiting := &corev1.ContainerStateWaiting{
 			Reason:  "CrashLoopBackOff", // kubecontainer.ErrCrashLoopBackOff
-			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d, c.spec.Name, pw.podDesc()),
+			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d, c.spec.Name, desc),
 		}
+		pw.mu.Lock()
+		c.waiting = waiting
 		pw.mu.Unlock()
 		at := ts.Add(d)
 		if limit := pw.k.clock.Now().Add(resyncInterval); at.After(limit) {
@@ -617,8 +620,9 @@ func gracePeriod(pod *corev1.Pod, probe *corev1.Probe) time.Duration {
 func (pw *podWorker) kill(pod *corev1.Pod, c *containerState, message string, probe *corev1.Probe) {
 	pw.mu.Lock()
 	in := c.cur
+	live := in != nil && !in.exited
 	pw.mu.Unlock()
-	if in == nil || in.exited {
+	if !live {
 		return
 	}
 	if message == "" {
@@ -634,8 +638,9 @@ func (pw *podWorker) killAll(pod *corev1.Pod, message string, limit time.Duratio
 	for _, c := range pw.containers {
 		pw.mu.Lock()
 		in := c.cur
+		live := in != nil && !in.exited
 		pw.mu.Unlock()
-		if in == nil || in.exited {
+		if !live {
 			continue
 		}
 		wg.Add(1)
