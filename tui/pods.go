@@ -41,10 +41,11 @@ type podsPane struct {
 	st   *styles
 	keys *keyMap
 
-	rows   []*podRow // filtered and sorted; pointers into clusterState.pods
-	cursor int
-	offset int
-	selKey string // selection is remembered by key, re-found after rebuilds
+	rows    []*podRow // filtered and sorted; pointers into clusterState.pods
+	scratch []*podRow // reused by resort
+	cursor  int
+	offset  int
+	selKey  string // selection is remembered by key, re-found after rebuilds
 
 	marked map[string]bool
 
@@ -137,7 +138,7 @@ func (p *podsPane) bodyRows() int { return max(p.h-2, 0) }
 
 // rebuild recollects rows from the state's map (pods came or went, or the
 // filter changed) or only re-sorts them (pods changed in place).
-func (p *podsPane) rebuild(s *clusterState, recollect bool) {
+func (p *podsPane) rebuild(s *clusterState, recollect bool, changed map[string]bool) {
 	if recollect {
 		q := strings.ToLower(p.filter.Value())
 		p.rows = p.rows[:0]
@@ -160,8 +161,9 @@ func (p *podsPane) rebuild(s *clusterState, recollect bool) {
 			p.sortRows()
 		}
 	} else if p.sort != sortName && p.sort != sortAge {
-		// Name and age never change for a pod, so only these orders move.
-		p.sortRows()
+		// Name and age never change for a pod, so only these orders move,
+		// and only the rows the batch changed can be out of place.
+		p.resort(changed)
 	}
 	p.refind()
 	p.cache = ""
@@ -171,10 +173,48 @@ func byName(a, b *podRow) int {
 	return cmp.Or(cmp.Compare(a.pod.Namespace, b.pod.Namespace), cmp.Compare(a.pod.Name, b.pod.Name))
 }
 
-// sortRows orders the rows; ties fall back to name order through the
-// precomputed nameRank (an int compare: sorting 5,000 rows per batch is
-// most of a batch's cost).
-func (p *podsPane) sortRows() {
+// sortRows orders the rows.
+func (p *podsPane) sortRows() { slices.SortFunc(p.rows, p.order()) }
+
+// resort puts changed rows back in order: the others are still sorted, so
+// take the changed ones out, sort them, and merge: linear in the rows
+// instead of a full sort per batch.
+func (p *podsPane) resort(changed map[string]bool) {
+	if len(changed) == 0 || len(changed) > len(p.rows)/4 {
+		p.sortRows()
+		return
+	}
+	f := p.order()
+	moved := make([]*podRow, 0, len(changed))
+	rest := p.scratch[:0]
+	for _, r := range p.rows {
+		if changed[r.key] {
+			moved = append(moved, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	slices.SortFunc(moved, f)
+	out := p.rows[:0]
+	i, j := 0, 0
+	for i < len(rest) && j < len(moved) {
+		if f(moved[j], rest[i]) < 0 {
+			out = append(out, moved[j])
+			j++
+		} else {
+			out = append(out, rest[i])
+			i++
+		}
+	}
+	out = append(out, rest[i:]...)
+	out = append(out, moved[j:]...)
+	p.rows = out
+	p.scratch = rest[:0]
+}
+
+// order is the comparison for the current sort. Ties fall back to name
+// order through the precomputed nameRank, an int compare.
+func (p *podsPane) order() func(a, b *podRow) int {
 	var f func(a, b *podRow) int
 	switch p.sort {
 	case sortAge: // newest first: a rollout's new pods come to the top
@@ -192,7 +232,7 @@ func (p *podsPane) sortRows() {
 	default:
 		f = func(a, b *podRow) int { return cmp.Compare(a.nameRank, b.nameRank) }
 	}
-	slices.SortFunc(p.rows, f)
+	return f
 }
 
 func rowSeverity(r *podRow) int {

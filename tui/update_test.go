@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -485,5 +486,38 @@ func TestHistoryIsBounded(t *testing.T) {
 	// The newest are kept.
 	if last := h.marks[len(h.marks)-1].at; !last.Equal(t0.Add(time.Duration(3*maxHistory-1) * time.Millisecond)) {
 		t.Fatalf("newest mark %v was dropped", last)
+	}
+}
+
+// TestResortMatchesFullSort checks the incremental re-sort against a full
+// sort over many random batches.
+func TestResortMatchesFullSort(t *testing.T) {
+	for _, by := range []sortKey{sortRestarts, sortStatus} {
+		pods := benchPods(300)
+		first := kube.Batch{Synced: true}
+		for _, p := range pods {
+			first.Deltas = append(first.Deltas, podDelta(p))
+		}
+		m, _ := newTestModel(t, 80, 24, first)
+		m.pods.sort = by
+		m.pods.rebuild(m.state, true, nil)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for round := range 50 {
+			var b kube.Batch
+			for range 1 + rng.IntN(40) {
+				p := pods[rng.IntN(len(pods))].DeepCopy()
+				p.Status.ContainerStatuses[0].RestartCount = int32(rng.IntN(5))
+				if rng.IntN(3) == 0 {
+					crashLoop()(p)
+				}
+				b.Deltas = append(b.Deltas, podDelta(p))
+			}
+			m.Update(batchMsg(b))
+			got := names(m)
+			m.pods.sortRows()
+			if want := names(m); !slices.Equal(got, want) {
+				t.Fatalf("sort %s round %d: incremental order differs from a full sort", by, round)
+			}
+		}
 	}
 }
