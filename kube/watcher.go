@@ -180,6 +180,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	// watch error handler, so the calls themselves are where we learn that
 	// the API server went away and that it came back.
 	var synced []cache.InformerSynced
+	var podSynced cache.InformerSynced // specs lists pods before events
 	for _, s := range specs {
 		lw := &trackedLW{w: w, kind: s.kind, tweak: s.tweak, list: s.list, watch: s.watch}
 		inf := cache.NewSharedIndexInformerWithOptions(lw, s.obj, cache.SharedIndexInformerOptions{})
@@ -200,8 +201,20 @@ func (w *Watcher) Start(ctx context.Context) error {
 			w.mu.Lock()
 			w.podStore = inf.GetStore()
 			w.mu.Unlock()
+			podSynced = reg.HasSynced
 		}
 		synced = append(synced, reg.HasSynced)
+		if kind == KindEvent && w.opts.LabelSelector != "" {
+			// With a selector, pod events are kept only for pods in the
+			// pod cache, so that cache must be full before the first event
+			// is judged: start listing events once pods have synced.
+			go func() {
+				if cache.WaitForCacheSync(ctx.Done(), podSynced) {
+					inf.RunWithContext(ctx)
+				}
+			}()
+			continue
+		}
 		go inf.RunWithContext(ctx)
 	}
 	go func() {
@@ -357,7 +370,8 @@ func (w *Watcher) deleted(kind Kind, obj any) {
 
 // showEvent keeps the events the dashboard shows: those about pods, replica
 // sets and deployments, and with a label selector only those about pods in
-// view (or about to be: an event may arrive before its pod's add).
+// view. (A pod's events follow its creation, so its add has normally been
+// seen; the initial list of events waits for the pods' sync.)
 func (w *Watcher) showEvent(e *corev1.Event) bool {
 	if !eventKinds[e.InvolvedObject.Kind] {
 		return false
