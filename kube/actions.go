@@ -179,7 +179,10 @@ func (a *ClusterActions) proxy(ctx context.Context, action string, t Target, pat
 		// The API server answered for itself: RBAC, a missing pod, or its
 		// proxy failing to reach (or losing) the container.
 		if action == "crash" && connectionClosed(st.Message) {
+			// Keep what the API server said, for anyone who wonders why a
+			// success came with a 5xx.
 			r.Note = NoteContainerExited
+			r.Body = "API server: " + st.Message
 			return r
 		}
 		r.Err = describeAPIError(fmt.Sprintf("%s %s (GET %s on port %d via pods/proxy)", action, t, path, port), &apierrors.StatusError{ErrStatus: st})
@@ -253,7 +256,7 @@ func errorCode(err error) int {
 func describeAPIError(what string, err error) error {
 	switch {
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s: forbidden by RBAC: %s", what, forbiddenMessage(err))
+		return &wrapped{msg: fmt.Sprintf("%s: forbidden by RBAC: %s", what, forbiddenMessage(err)), err: err}
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("%s: not found: %w", what, err)
 	case apierrors.IsUnauthorized(err):
@@ -261,6 +264,16 @@ func describeAPIError(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// wrapped is an error whose text is rewritten but which still matches the
+// API error it came from (apierrors.IsForbidden, errorCode).
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // forbiddenMessage is the part of a Forbidden Status that names the identity,
 // verb and resource.

@@ -159,7 +159,7 @@ func TestClusterActionsProxyResults(t *testing.T) {
 			upstream: func(w http.ResponseWriter, r *http.Request) {
 				status(w, metav1.Status{Status: "Failure", Message: "error trying to reach service: EOF", Reason: metav1.StatusReasonServiceUnavailable, Code: 503})
 			},
-			code: 503, note: NoteContainerExited,
+			code: 503, note: NoteContainerExited, body: "API server: error trying to reach service: EOF",
 		},
 		{
 			name:   "crash of an unreachable pod fails",
