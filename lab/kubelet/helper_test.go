@@ -4,8 +4,11 @@ import "os"
 
 const helperEnv = "LAB_KUBELET_TEST_HELPER"
 
-// runHelper is the test binary run as a helper process (see the
-// parent-death test).
+// runHelper is the test binary run as a helper process.
 func runHelper() {
-	os.Exit(0)
+	switch os.Getenv(helperEnv) {
+	case "child":
+		helperChild()
+	}
+	os.Exit(2)
 }

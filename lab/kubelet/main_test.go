@@ -59,6 +59,10 @@ type env struct {
 	fake   *testClock // nil with the real clock
 	k      *Kubelet
 
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
+
 	mu     sync.Mutex
 	traces []probeTrace
 }
@@ -84,17 +88,29 @@ func start(t *testing.T, fake bool) *env {
 		e.mu.Unlock()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.k.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("kubelet did not stop within 30s")
-		}
-	})
+	e.cancel = cancel
+	e.done = make(chan error, 1)
+	go func() { e.done <- e.k.Run(ctx) }()
+	t.Cleanup(e.stopKubelet)
 	return e
+}
+
+// stopKubelet ends Run and waits for it to return.
+func (e *env) stopKubelet() {
+	e.t.Helper()
+	e.cancel()
+	if e.stopped {
+		return
+	}
+	select {
+	case err := <-e.done:
+		e.stopped = true
+		if err != nil {
+			e.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		e.t.Error("kubelet did not stop within 30s")
+	}
 }
 
 // pod is a one-container pod running the probe server with env.

@@ -51,10 +51,8 @@ func TestLivenessFailureKillsAndRestarts(t *testing.T) {
 	if kill.Type != corev1.EventTypeNormal {
 		t.Errorf("Killing event type %s, want Normal", kill.Type)
 	}
-	// Started twice: the same event, counted.
-	started := e.waitEvent("live", reasonStarted, "Container started")
+	// Started twice: the same event, counted (the correlator's aggregation).
 	e.waitFor("Started count 2", func() bool { return e.waitEvent("live", reasonStarted, "Container started").Count == 2 })
-	_ = started
 	cols := kube.PodStatus(got, e.fake.Now())
 	if cols.Status != "Running" || cols.RestartCount != 1 {
 		t.Errorf("STATUS %s RESTARTS %s, want Running 1", cols.Status, cols.Restarts)
@@ -177,7 +175,9 @@ func TestBackOffResetsAfterTenMinutesRunning(t *testing.T) {
 		cur := e.get("reset")
 		addr, _ := PodAddress(cur, 80)
 		_, _ = httpGet("http://" + addr + "/crash")
-		e.waitFor("exit", func() bool { return !running(e.get("reset")) || containerStatus(e.get("reset")).RestartCount > containerStatus(cur).RestartCount })
+		e.waitFor("exit", func() bool {
+			return !running(e.get("reset")) || containerStatus(e.get("reset")).RestartCount > containerStatus(cur).RestartCount
+		})
 		e.settle()
 	}
 	_ = first
