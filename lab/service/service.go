@@ -250,10 +250,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		}
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	if err := c.syncSlice(ctx, svc, pods); err != nil {
-		return err
-	}
-	return c.syncListeners(svc, pods)
+	// The proxy first, then the slice: whoever sees the slice change can
+	// count on the traffic having changed with it.
+	lerr := c.syncListeners(svc, pods)
+	return errors.Join(lerr, c.syncSlice(ctx, svc, pods))
 }
 
 func podIP(p *corev1.Pod) string {

@@ -1,0 +1,382 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/proberctl/proberctl/demo"
+	"github.com/proberctl/proberctl/lab/kubelet"
+)
+
+// TestSecondStage is the seed's second experiment: applying 1.0.2 (health
+// failing 40% of the time, liveness every 3 s with failureThreshold 2) to
+// a running 1.0.1 rolls out with maxSurge 1 / maxUnavailable 30%, and the
+// new pods then restart on liveness failures.
+//
+// Sped up for CI: START_WAIT_SECS 1 instead of 15 in both stages, and
+// CRASH_FACTOR 0 in the first so it starts at once. Probe timings are the
+// manifests'.
+func TestSecondStage(t *testing.T) {
+	t.Parallel()
+	file, _ := stage1(t, "0")
+	l := startLab(t, file)
+	c := l.Client()
+	ctx := context.Background()
+	readyPods(t, c, 60*time.Second, "1.0.1", 3)
+
+	// The bounds, from the Kubernetes rules
+	// (pkg/controller/deployment/util/deployment_util.go ResolveFenceposts):
+	// maxSurge 1 is an integer, so at most 3+1 pods; maxUnavailable 30% of
+	// 3 is 0.9, rounded down to 0, so at least 3 stay available.
+	const maxPods, minAvailable = 4, 3
+
+	w, err := c.AppsV1().ReplicaSets(Namespace).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var violations []string
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		latest := map[string]appsv1.ReplicaSet{}
+		for ev := range w.ResultChan() {
+			rs, ok := ev.Object.(*appsv1.ReplicaSet)
+			if !ok {
+				continue
+			}
+			prev, seen := latest[rs.Name]
+			if ev.Type == watch.Deleted {
+				delete(latest, rs.Name)
+			} else {
+				latest[rs.Name] = *rs
+			}
+			var total, availableBefore int32
+			for name, r := range latest {
+				total += *r.Spec.Replicas
+				if name == rs.Name {
+					availableBefore += prev.Status.AvailableReplicas
+				} else {
+					availableBefore += r.Status.AvailableReplicas
+				}
+			}
+			mu.Lock()
+			if total > maxPods {
+				violations = append(violations, fmt.Sprintf("replica sets ask for %d pods", total))
+			}
+			if seen && *rs.Spec.Replicas < *prev.Spec.Replicas && rs.Labels["version"] == "1.0.1" {
+				if left := availableBefore - (*prev.Spec.Replicas - *rs.Spec.Replicas); left < minAvailable {
+					violations = append(violations, fmt.Sprintf("%s scaled %d -> %d leaving %d available", rs.Name, *prev.Spec.Replicas, *rs.Spec.Replicas, left))
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+
+	s2 := loadDemo(t, demo.Stage2)
+	setEnv(s2.deploy, "START_WAIT_SECS", "1")
+	path := write(t, "foo-1.0.2.yaml", s2.deploy)
+	r := l.Actions().Apply(ctx, path)
+	if r.Err != nil || r.Body != "deployment.apps/prober-foo configured" {
+		t.Fatalf("apply stage 2: %+v", r)
+	}
+
+	waitFor(t, 180*time.Second, "the rollout to 1.0.2", func() (bool, string) {
+		d, err := c.AppsV1().Deployments(Namespace).Get(ctx, "prober-foo", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ps := pods(t, c)
+		for _, p := range ps {
+			if p.Labels["version"] != "1.0.2" {
+				return false, describe(ps)
+			}
+		}
+		return d.Status.UpdatedReplicas == 3 && d.Status.Replicas == 3, fmt.Sprintf("%+v\n%s", d.Status, describe(ps))
+	})
+	w.Stop()
+	<-watched
+	for _, v := range violations {
+		t.Errorf("rollout broke its bounds: %s", v)
+	}
+
+	// Then the seed's "periodic restarts": liveness fails twice in a row
+	// (p = 0.16 per probe), the kubelet kills and restarts the container.
+	waitFor(t, 120*time.Second, "a liveness restart", func() (bool, string) {
+		ps := pods(t, c)
+		for _, p := range ps {
+			if restarts(&p) > 0 {
+				return true, ""
+			}
+		}
+		return false, describe(ps)
+	})
+	events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unhealthy, killing bool
+	for _, e := range events.Items {
+		switch {
+		case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
+			unhealthy = true
+		case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
+			killing = true
+		}
+	}
+	if !unhealthy || !killing {
+		t.Errorf("events: Unhealthy %v Killing %v; want the seed's liveness texts", unhealthy, killing)
+	}
+}
+
+// TestReadinessOffStopsTraffic: a pod whose readiness probe fails leaves
+// the Service's EndpointSlice (ready false) and the node port stops
+// sending it connections, while it keeps running.
+func TestReadinessOffStopsTraffic(t *testing.T) {
+	t.Parallel()
+	port := freeNodePort(t)
+	two := int32(2)
+	d := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &two,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "web", Image: demo.Image,
+					ReadinessProbe: &corev1.Probe{
+						ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(80)}},
+						PeriodSeconds:    1,
+						FailureThreshold: 1,
+					},
+				}}},
+			},
+		},
+	}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "web"},
+			Ports: []corev1.ServicePort{{Port: 80, NodePort: port}}},
+	}
+	l := startLab(t, write(t, "web.yaml", svc, d))
+	c := l.Client()
+	ctx := context.Background()
+	var ps []corev1.Pod
+	waitFor(t, 60*time.Second, "2 ready pods", func() (bool, string) {
+		ps = pods(t, c)
+		n := 0
+		for _, p := range ps {
+			if ready(&p) {
+				n++
+			}
+		}
+		return n == 2, describe(ps)
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	servedBy := func() (string, error) {
+		body, err := httpGet(url)
+		if err != nil {
+			return "", err
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if h, ok := strings.CutPrefix(line, "Hostname = "); ok {
+				return h, nil
+			}
+		}
+		return "", fmt.Errorf("no Hostname line in %q", body)
+	}
+	// The proxy learns of readiness just after the API does: wait for
+	// both pods to get traffic.
+	seen := map[string]bool{}
+	waitFor(t, 10*time.Second, "traffic to both pods", func() (bool, string) {
+		h, err := servedBy()
+		if err == nil {
+			seen[h] = true
+		}
+		return seen[ps[0].Name] && seen[ps[1].Name], fmt.Sprint(seen, err)
+	})
+
+	off := ps[0]
+	addr, err := kubelet.PodAddress(&off, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/readyz/disable", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	waitFor(t, 30*time.Second, off.Name+" not ready in the EndpointSlice", func() (bool, string) {
+		list, err := c.DiscoveryV1().EndpointSlices(Namespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"})
+		if err != nil || len(list.Items) != 1 {
+			return false, fmt.Sprint(list, err)
+		}
+		var state []string
+		offReady, otherReady := true, false
+		for _, e := range list.Items[0].Endpoints {
+			r := e.Conditions.Ready != nil && *e.Conditions.Ready
+			state = append(state, fmt.Sprintf("%s ready=%v", e.TargetRef.Name, r))
+			if e.TargetRef.Name == off.Name {
+				offReady = r
+			} else {
+				otherReady = r
+			}
+		}
+		return !offReady && otherReady && len(list.Items[0].Endpoints) == 2, strings.Join(state, ", ")
+	})
+	for range 6 {
+		got, err := servedBy()
+		if err != nil {
+			t.Fatalf("curl the node port with one pod ready: %v", err)
+		}
+		if got == off.Name {
+			t.Fatalf("the node port sent a connection to %s after its readiness failed", off.Name)
+		}
+	}
+	p, err := c.CoreV1().Pods(Namespace).Get(ctx, off.Name, metav1.GetOptions{})
+	if err != nil || p.Status.Phase != corev1.PodRunning || restarts(p) != 0 {
+		t.Errorf("readiness must not touch the container: %v %s", err, describe([]corev1.Pod{*p}))
+	}
+}
+
+// TestResolveServiceByName: the lab has no DNS, so resolve maps a Service
+// name to its loopback stand-in and says so; the pod then fetches the
+// Service's content.
+func TestResolveServiceByName(t *testing.T) {
+	t.Parallel()
+	file, _ := stage1(t, "0")
+	l := startLab(t, file)
+	ps := readyPods(t, l.Client(), 60*time.Second, "1.0.1", 3)
+	r := l.Actions().Resolve(context.Background(), targetOf(&ps[0]), "foo-nodeport-svc")
+	if r.Err != nil || r.Code != 200 || !strings.Contains(r.Body, `"version": "1.0.1"`) || !strings.Contains(r.Note, "no cluster DNS") {
+		t.Errorf("resolve foo-nodeport-svc: %+v", r)
+	}
+}
+
+func TestUnsupportedKindRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cm.yaml")
+	if err := os.WriteFile(p, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Options{Files: []string{p}, ServerArgv: serverArgv})
+	if err == nil || !strings.Contains(err.Error(), "kind ConfigMap") || !strings.Contains(err.Error(), p) {
+		t.Errorf("New with a ConfigMap: %v; want an error naming the kind and the file", err)
+	}
+	if _, err := New(Options{}); err == nil || !strings.Contains(err.Error(), "ServerArgv") {
+		t.Errorf("New without ServerArgv: %v", err)
+	}
+}
+
+// childrenOf lists the live processes running a pod of these names (the
+// kubelet sets HOSTNAME to the pod's name).
+func childrenOf(t *testing.T, podNames map[string]bool) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc: cannot list processes here")
+	}
+	var out []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			continue
+		}
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 0 && f[0] == "Z" {
+				out = append(out, fmt.Sprintf("%d (zombie)", pid))
+				continue
+			}
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if h, ok := strings.CutPrefix(string(kv), "HOSTNAME="); ok && podNames[h] {
+				out = append(out, fmt.Sprintf("%d (%s)", pid, h))
+			}
+		}
+	}
+	return out
+}
+
+// TestStopLeavesNothing: after Stop no container process is left, no pod
+// address answers and the node port is free; Stop again does nothing.
+func TestStopLeavesNothing(t *testing.T) {
+	t.Parallel()
+	file, port := stage1(t, "0")
+	l := startLab(t, file)
+	ps := readyPods(t, l.Client(), 60*time.Second, "1.0.1", 3)
+	names := map[string]bool{}
+	var addrs []string
+	for _, p := range ps {
+		names[p.Name] = true
+		a, err := kubelet.PodAddress(&p, 80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, a)
+	}
+	if kids := childrenOf(t, names); len(kids) != 3 {
+		t.Fatalf("before Stop: %d container processes %v, want 3", len(kids), kids)
+	}
+	l.Stop()
+	if kids := childrenOf(t, names); len(kids) > 0 {
+		t.Errorf("after Stop: processes left %v", kids)
+	}
+	for _, a := range addrs {
+		if conn, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			conn.Close()
+			t.Errorf("after Stop: %s still answers", a)
+		}
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Errorf("after Stop: node port %d still held: %v", port, err)
+	} else {
+		ln.Close()
+	}
+	l.Stop() // idempotent
+}
+
+// TestNodePortInUse: a node port another program holds stops the lab at
+// Start with an error naming the port.
+func TestNodePortInUse(t *testing.T) {
+	t.Parallel()
+	file, port := stage1(t, "0")
+	hold, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	l, err := New(Options{Files: []string{file}, ServerArgv: serverArgv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	err = l.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("node port %d", port)) {
+		t.Errorf("Start with node port %d taken: %v", port, err)
+	}
+}
