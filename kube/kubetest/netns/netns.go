@@ -86,15 +86,11 @@ func New(t testing.TB) *Host {
 		t.Fatalf("netns: %v", err)
 	}
 	t.Cleanup(func() {
-		// Deleting the namespace deletes its veth end, which deletes the
-		// peer; the explicit delete covers a failure halfway through setup.
 		if err := ip("netns", "delete", h.Name); err != nil {
 			t.Errorf("netns: %v", err)
 		}
-		if linkExists(hostLink) {
-			if err := ip("link", "delete", hostLink); err != nil {
-				t.Errorf("netns: %v", err)
-			}
+		if err := removeLink(hostLink); err != nil {
+			t.Errorf("netns: %v", err)
 		}
 	})
 	bits := strconv.Itoa(prefix.Bits())
@@ -151,6 +147,27 @@ func ip(args ...string) error {
 func linkExists(name string) bool {
 	_, err := net.InterfaceByName(name)
 	return err == nil
+}
+
+// removeLink makes sure the host end of the veth pair is gone when cleanup
+// returns. Deleting the namespace deletes its end and with it the peer, but
+// the kernel does that after `ip netns delete` returns; if setup failed
+// before the pair was moved into the namespace, the link must be deleted
+// here.
+func removeLink(name string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for linkExists(name) && time.Now().Before(deadline) {
+		<-tick.C
+	}
+	if !linkExists(name) {
+		return nil
+	}
+	if err := ip("link", "delete", name); err != nil && linkExists(name) {
+		return err
+	}
+	return nil
 }
 
 func skipOrFail(t testing.TB, msg string) {
