@@ -692,3 +692,73 @@ func TestWatcherSurvivesAPIServerOutage(t *testing.T) {
 		return v.conn.State == Connected && podIn(v, ns+"/born-during-outage") != nil
 	})
 }
+
+// TestWatchCommand runs "proberctl watch -o json" on the real API server: a
+// pod's rows arrive as it changes, and an interrupt ends it with status 0.
+func TestWatchCommand(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kubeconfig := kubeconfigFor(t, env.Config, ns)
+
+	cmd := exec.CommandContext(ctx, needBinary(t), "watch", "--kubeconfig", kubeconfig, "-o", "json", "--for", "50s")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any)
+	go func() {
+		defer close(lines)
+		dec := json.NewDecoder(stdout)
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				return
+			}
+			lines <- m
+		}
+	}()
+	waitLine := func(what string, match func(map[string]any) bool) {
+		t.Helper()
+		for {
+			select {
+			case m, ok := <-lines:
+				if !ok {
+					t.Fatalf("watch ended before %s; stderr:\n%s", what, stderr.String())
+				}
+				if match(m) {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no line for %s; stderr:\n%s", what, stderr.String())
+			}
+		}
+	}
+	waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })
+	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"version": "2.0"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "proberctl:test"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitLine("the pending pod", func(m map[string]any) bool {
+		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Pending" && m["ready"] == "0/1" && m["version"] == "2.0"
+	})
+	setStatus(ctx, t, env.Client, ns, "web-1", kubeletStatus("10.1.0.9", true, 0,
+		corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}, nil))
+	waitLine("the running pod", func(m map[string]any) bool {
+		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Running" && m["ready"] == "1/1" && m["ip"] == "10.1.0.9"
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for range lines { // drain so the process can exit
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("watch after an interrupt: %v, want exit 0; stderr:\n%s", err, stderr.String())
+	}
+}
