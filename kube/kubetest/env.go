@@ -219,6 +219,10 @@ func (e *Env) launch(bin string) error {
 		return err
 	}
 	etcdClient, etcdPeer, securePort := ports[0], ports[1], ports[2]
+	// A failed attempt's etcd data records its old peer URL: start afresh.
+	if err := os.RemoveAll(filepath.Join(e.Dir, "etcd")); err != nil {
+		return fmt.Errorf("remove old etcd data: %w", err)
+	}
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
 
@@ -367,8 +371,9 @@ func (e *Env) stopProcesses() error {
 	return errors.Join(errs...)
 }
 
-// Stop stops kube-apiserver and etcd and removes Dir. Start arranges it;
-// call it only for an Env that must go earlier. It is safe to call twice.
+// Stop stops kube-apiserver and etcd and removes Dir. Start and Run arrange
+// it; call it only for an Env of your own that must go earlier, never for
+// the shared one inside Run. It is safe to call twice.
 func (e *Env) Stop() error {
 	e.stopOnce.Do(func() {
 		err := e.stopProcesses()

@@ -1,7 +1,11 @@
 package kubetest
 
 import (
+	"errors"
+	"net"
+	"net/url"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -30,4 +34,38 @@ func BenchmarkStart(b *testing.B) {
 	}
 	b.ReportMetric(starting.Seconds()/float64(b.N), "start-s/op")
 	b.ReportMetric(stopping.Seconds()/float64(b.N), "stop-s/op")
+}
+
+// TestStopLeavesNothing starts a control plane of its own and checks that
+// Stop leaves no process, listening port or directory behind.
+func TestStopLeavesNothing(t *testing.T) {
+	env, err := start(binaries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := []int{env.etcd.Cmd.Process.Pid, env.apiserver.Cmd.Process.Pid}
+	u, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		// Reaped children no longer exist at all, not even as zombies.
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pid %d after Stop: kill(0) = %v, want ESRCH", pid, err)
+		}
+	}
+	if l, err := net.Listen("tcp", u.Host); err != nil {
+		t.Errorf("apiserver port %s still taken after Stop: %v", u.Host, err)
+	} else {
+		l.Close()
+	}
+	if _, err := os.Stat(env.Dir); !os.IsNotExist(err) {
+		t.Errorf("%s after Stop: %v, want it gone", env.Dir, err)
+	}
+	if err := env.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
 }
