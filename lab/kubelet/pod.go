@@ -770,10 +770,19 @@ func mergeStatus(old, gen *corev1.PodStatus, now time.Time) *corev1.PodStatus {
 			}
 		}
 	}
+	scheduled := false
 	for _, o := range old.Conditions {
 		if !owned[o.Type] {
 			out.Conditions = append(out.Conditions, o)
 		}
+		scheduled = scheduled || o.Type == corev1.PodScheduled
+	}
+	if !scheduled {
+		// A real apiserver's binding sets PodScheduled
+		// (pkg/registry/core/pod/storage); the lab's store may not.
+		out.Conditions = append(out.Conditions, corev1.PodCondition{
+			Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now),
+		})
 	}
 	if out.QOSClass == "" {
 		out.QOSClass = old.QOSClass
@@ -918,8 +927,7 @@ func phase(pod *corev1.Pod, statuses []corev1.ContainerStatus, podIsTerminal boo
 }
 
 // conditions are the kubelet-owned pod conditions in the order
-// generateAPIPodStatus appends them, plus PodScheduled (the scheduler's) if
-// the stored status lacks it.
+// generateAPIPodStatus appends them.
 func conditions(pod *corev1.Pod, s *corev1.PodStatus) []corev1.PodCondition {
 	gen := pod.Generation
 	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
@@ -960,15 +968,5 @@ func conditions(pod *corev1.Pod, s *corev1.PodStatus) []corev1.PodCondition {
 	// The sandbox (here: the pod's address) exists until the pod is
 	// terminal, when the kubelet tears it down.
 	sandbox := cond(corev1.PodReadyToStartContainers, s.Phase != corev1.PodSucceeded && s.Phase != corev1.PodFailed, "", "")
-	out := []corev1.PodCondition{sandbox, initialized, ready, cr}
-	has := false
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled {
-			has = true
-		}
-	}
-	if !has {
-		out = append(out, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
-	}
-	return out
+	return []corev1.PodCondition{sandbox, initialized, ready, cr}
 }

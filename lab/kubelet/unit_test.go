@@ -187,7 +187,7 @@ func TestMergeStatusKeepsTransitionTimes(t *testing.T) {
 	}}
 	got := mergeStatus(old, gen, t1)
 	want := map[corev1.PodConditionType]time.Time{corev1.PodInitialized: t0, corev1.PodReady: t1, corev1.PodScheduled: t0}
-	if len(got.Conditions) != 3 {
+	if len(got.Conditions) != 3 { // the two generated, PodScheduled kept
 		t.Fatalf("conditions %v", got.Conditions)
 	}
 	for _, c := range got.Conditions {
