@@ -283,10 +283,8 @@ func Load(f *Flags, lookupEnv func(string) (string, bool)) (Config, error) {
 		if err := k.apply(&c, raw); err != nil {
 			return Config{}, &ConfigError{Source: source, Value: raw, Err: err}
 		}
-		if set || k.Default != "" {
-			c.Knobs[k.Env] = raw
-			c.knobOrder = append(c.knobOrder, k.Env)
-		}
+		c.Knobs[k.Env] = raw
+		c.knobOrder = append(c.knobOrder, k.Env)
 	}
 	if c.Hostname == "" {
 		h, err := os.Hostname()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -303,6 +302,3 @@ func (s *Server) scheduleCrash(e *ExitError) {
 
 // Crashed delivers the crash decision when Run is not used (tests).
 func (s *Server) Crashed() <-chan *ExitError { return s.crashCh }
-
-// discard is a logger for tests and benchmarks that do not read logs.
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
