@@ -48,7 +48,7 @@ func benchBatch(b *testing.B, sortBy sortKey, w, h int) {
 	}
 	m, _ := newTestModel(b, w, h, first)
 	m.pods.sort = sortBy
-	m.pods.rebuild(m.state, true, nil)
+	m.pods.rebuild(m.state, true, 0)
 	m.View()
 
 	// Pre-build the batches outside the timer: each updates 200 pods

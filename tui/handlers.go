@@ -179,7 +179,7 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	ch := m.state.apply(b, now)
 	sel := m.pods.selKey
 	if ch.pods {
-		m.pods.rebuild(m.state, ch.podSet, ch.podKeys)
+		m.pods.rebuild(m.state, ch.podSet, len(ch.podKeys))
 	}
 	if ch.podSet {
 		m.layout()
@@ -224,7 +224,7 @@ func (m *model) handleTick() tea.Cmd {
 }
 
 func (m *model) handleFilterChanged() tea.Cmd {
-	m.pods.rebuild(m.state, true, nil)
+	m.pods.rebuild(m.state, true, 0)
 	m.rebuildEvents()
 	return nil
 }

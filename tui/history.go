@@ -75,7 +75,8 @@ func (h *history) setReady(at time.Time, ready bool) {
 		}
 	}
 	h.readiness = append(h.readiness, readyChange{at, ready})
-	if len(h.readiness) > maxHistory {
+	// Trim in chunks so a pod at the bound does not shift the list per add.
+	if len(h.readiness) > maxHistory+maxHistory/4 {
 		h.readiness = slices.Delete(h.readiness, 0, len(h.readiness)-maxHistory)
 	}
 }
@@ -91,7 +92,7 @@ func (h *history) add(at time.Time, k markKind) {
 		return -1
 	})
 	h.marks = slices.Insert(h.marks, i, m)
-	if len(h.marks) > maxHistory {
+	if len(h.marks) > maxHistory+maxHistory/4 {
 		h.marks = slices.Delete(h.marks, 0, len(h.marks)-maxHistory)
 	}
 }

@@ -138,7 +138,7 @@ func (p *podsPane) bodyRows() int { return max(p.h-2, 0) }
 
 // rebuild recollects rows from the state's map (pods came or went, or the
 // filter changed) or only re-sorts them (pods changed in place).
-func (p *podsPane) rebuild(s *clusterState, recollect bool, changed map[string]bool) {
+func (p *podsPane) rebuild(s *clusterState, recollect bool, changed int) {
 	if recollect {
 		q := strings.ToLower(p.filter.Value())
 		p.rows = p.rows[:0]
@@ -163,7 +163,7 @@ func (p *podsPane) rebuild(s *clusterState, recollect bool, changed map[string]b
 	} else if p.sort != sortName && p.sort != sortAge {
 		// Name and age never change for a pod, so only these orders move,
 		// and only the rows the batch changed can be out of place.
-		p.resort(changed)
+		p.resort(changed, s.batch)
 	}
 	p.refind()
 	p.cache = ""
@@ -179,16 +179,16 @@ func (p *podsPane) sortRows() { slices.SortFunc(p.rows, p.order()) }
 // resort puts changed rows back in order: the others are still sorted, so
 // take the changed ones out, sort them, and merge: linear in the rows
 // instead of a full sort per batch.
-func (p *podsPane) resort(changed map[string]bool) {
-	if len(changed) == 0 || len(changed) > len(p.rows)/4 {
+func (p *podsPane) resort(changed int, batch uint64) {
+	if changed == 0 || changed > len(p.rows)/4 {
 		p.sortRows()
 		return
 	}
 	f := p.order()
-	moved := make([]*podRow, 0, len(changed))
+	moved := make([]*podRow, 0, changed)
 	rest := p.scratch[:0]
 	for _, r := range p.rows {
-		if changed[r.key] {
+		if r.batch == batch {
 			moved = append(moved, r)
 		} else {
 			rest = append(rest, r)

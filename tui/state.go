@@ -28,6 +28,9 @@ type podRow struct {
 	changedAt time.Time // restarts or readiness changed
 	changed   string    // what changed, for the marker's help
 
+	// batch is the state's batch number when the row last changed.
+	batch uint64
+
 	// nameRank is the row's place in name order, set when the table's rows
 	// are recollected, so the other orders break ties with an int compare.
 	nameRank int
@@ -50,6 +53,8 @@ type clusterState struct {
 	// eventCounts remembers the count last seen per event so a resync or a
 	// repeated update does not draw the same probe failure twice.
 	eventCounts map[string]int32
+
+	batch uint64 // counts applied batches
 
 	readyPods     int
 	totalRestarts int
@@ -85,6 +90,7 @@ type changes struct {
 
 func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 	var ch changes
+	s.batch++
 	if b.Conn != nil {
 		s.conn = *b.Conn
 		ch.conn = true
@@ -194,7 +200,7 @@ func (s *clusterState) applyPod(d kube.Delta, pod *corev1.Pod, now time.Time) bo
 			row.changedAt, row.changed = now, "readiness"
 		}
 	}
-	row.pod, row.cols, row.ready = pod, cols, ready
+	row.pod, row.cols, row.ready, row.batch = pod, cols, ready, s.batch
 	s.pods[d.Key] = row
 	s.count(row, +1)
 	return added
