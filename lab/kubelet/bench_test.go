@@ -1,0 +1,126 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/proberctl/proberctl/lab/store"
+)
+
+// BenchmarkHundredPods runs 100 pods, each with a readiness and a liveness
+// probe every second, for 20 s on the real clock, and reports how late
+// probes start against their worker's ticker schedule (p50, p99, max) and
+// this process's resident memory (the kubelet, the in-memory API and the
+// test harness; the children are not counted).
+//
+//	go test -run '^$' -bench HundredPods -benchtime 1x ./lab/kubelet
+func BenchmarkHundredPods(b *testing.B) {
+	const (
+		pods   = 100
+		window = 20 * time.Second
+	)
+	for range b.N {
+		st := store.New(store.Options{})
+		k := New(st.Client(), Options{ServerArgv: []string{proberctl, "serve"}})
+		type key struct {
+			pod, container string
+			typ            probeType
+		}
+		var (
+			mu      sync.Mutex
+			tickers = map[key]time.Time{}
+			late    []time.Duration
+			probes  int
+		)
+		k.trace = func(tr probeTrace) {
+			kk := key{tr.Pod, tr.Container, tr.Type}
+			mu.Lock()
+			defer mu.Unlock()
+			if tr.What == "ticker" {
+				tickers[kk] = tr.At
+				return
+			}
+			// The schedule: the ticker's start plus whole periods.
+			start, period := tickers[kk], time.Second
+			n := math.Floor(float64(tr.At.Sub(start)) / float64(period))
+			late = append(late, tr.At.Sub(start.Add(time.Duration(n)*period)))
+			if strings.HasPrefix(tr.What, "probed") {
+				probes++
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- k.Run(ctx) }()
+		for i := range pods {
+			p := pod(fmt.Sprintf("bench-%03d", i), nil)
+			rp, lp := httpProbe("/healthz", 80), httpProbe("/healthz", 80)
+			rp.PeriodSeconds, lp.PeriodSeconds = 1, 1
+			lp.InitialDelaySeconds = 1
+			p.Spec.Containers[0].ReadinessProbe = rp
+			p.Spec.Containers[0].LivenessProbe = lp
+			if _, err := st.Client().CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(window) // a benchmark's measuring window, not a wait for a condition
+		list, err := st.Client().CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready := 0
+		for _, p := range list.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		rss, hwm := memKB("VmRSS"), memKB("VmHWM")
+		cancel()
+		<-done
+		st.Close()
+
+		mu.Lock()
+		sort.Slice(late, func(i, j int) bool { return late[i] < late[j] })
+		q := func(f float64) float64 {
+			if len(late) == 0 {
+				return 0
+			}
+			return float64(late[int(f*float64(len(late)-1))]) / float64(time.Millisecond)
+		}
+		b.ReportMetric(q(0.5), "p50-late-ms")
+		b.ReportMetric(q(0.99), "p99-late-ms")
+		b.ReportMetric(q(1), "max-late-ms")
+		b.ReportMetric(float64(probes), "probes")
+		b.ReportMetric(float64(ready), "ready-pods")
+		b.ReportMetric(float64(rss)/1024, "rss-MB")
+		b.ReportMetric(float64(hwm)/1024, "peak-rss-MB")
+		mu.Unlock()
+	}
+}
+
+// memKB reads a field of /proc/self/status in kB (0 where there is none).
+func memKB(field string) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
