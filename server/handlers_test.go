@@ -634,3 +634,52 @@ func TestStartWaitInterrupted(t *testing.T) {
 		t.Fatal("listened after the signal")
 	}
 }
+
+// TestShutdownTimeout: a request that outlives SHUTDOWN_TIMEOUT_SECS is cut,
+// the cut is logged, and Serve still returns nil (exit 0).
+func TestShutdownTimeout(t *testing.T) {
+	s, logs := newTest(t, map[string]string{"SHUTDOWN_TIMEOUT_SECS": "0.2"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	// The slow request on a raw connection, so the test knows it was sent.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /delay?seconds=600 HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// An answer on a second connection proves the first was accepted: the
+	// server accepts in order.
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/status/200"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	slow := make(chan error, 1)
+	go func() {
+		_, err := http.ReadResponse(bufio.NewReader(c), nil)
+		slow <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve = %v, want nil after the timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not give up on the slow request")
+	}
+	if err := <-slow; err == nil {
+		t.Fatal("the slow request completed; it should have been cut")
+	}
+	if len(logs.find(t, "shutdown timeout reached: closing connections still open")) != 1 {
+		t.Fatalf("the cut was not logged: %v", logs.lines(t))
+	}
+}
