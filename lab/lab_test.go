@@ -55,7 +55,7 @@ type stage struct {
 	service *corev1.Service
 }
 
-func loadDemo(t *testing.T, names ...string) stage {
+func loadDemo(t testing.TB, names ...string) stage {
 	t.Helper()
 	objs, err := manifest.LoadFS(demo.FS, names...)
 	if err != nil {
@@ -85,7 +85,7 @@ func setEnv(d *appsv1.Deployment, name, value string) {
 }
 
 // write stores the objects as one manifest file and returns its path.
-func write(t *testing.T, name string, objs ...any) string {
+func write(t testing.TB, name string, objs ...any) string {
 	t.Helper()
 	var docs []string
 	for _, o := range objs {
@@ -104,7 +104,7 @@ func write(t *testing.T, name string, objs ...any) string {
 
 // freeNodePort finds a node port nothing listens on, so tests can run
 // side by side without fighting over 30080.
-func freeNodePort(t *testing.T) int32 {
+func freeNodePort(t testing.TB) int32 {
 	t.Helper()
 	start := store.NodePortMin + 100 + int(time.Now().UnixNano()%2500)
 	for p := start; p <= store.NodePortMax; p++ {
@@ -210,9 +210,13 @@ func readyPods(t *testing.T, c kubernetes.Interface, d time.Duration, version st
 // stage1 is the seed's first stage, sped up for CI: START_WAIT_SECS 1
 // instead of 15 (the wait is the server's, the probes' timings are the
 // manifest's), and the Service on a free node port.
-func stage1(t *testing.T, crashFactor string) (string, int32) {
+func stage1(t testing.TB, crashFactor string) (string, int32) {
+	return stage1Wait(t, crashFactor, "1")
+}
+
+func stage1Wait(t testing.TB, crashFactor, startWait string) (string, int32) {
 	s := loadDemo(t, demo.Service, demo.Stage1)
-	setEnv(s.deploy, "START_WAIT_SECS", "1")
+	setEnv(s.deploy, "START_WAIT_SECS", startWait)
 	setEnv(s.deploy, "CRASH_FACTOR", crashFactor)
 	port := freeNodePort(t)
 	s.service.Spec.Ports[0].NodePort = port
