@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -68,7 +69,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// WriteString keeps io.WriteString from copying constant bodies to []byte.
+func (w *statusWriter) WriteString(s string) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return io.WriteString(w.ResponseWriter, s)
+}
+
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writers recycles statusWriters: one per request is the hot path's only
+// allocation otherwise. Handlers never keep w after returning.
+var writers = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // instrument counts each request by route and code, and logs it when
 // LOG_REQUESTS is on. A hijacked /crash has no code and is not counted here:
@@ -81,17 +94,21 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 		if logRequests {
 			start = time.Now()
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := writers.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
 		h(sw, r)
-		if sw.hijacked {
+		code, hijacked := sw.code, sw.hijacked
+		*sw = statusWriter{}
+		writers.Put(sw)
+		if hijacked {
 			return
 		}
-		if sw.code == 0 {
-			sw.code = http.StatusOK
+		if code == 0 {
+			code = http.StatusOK
 		}
-		rc.inc(sw.code)
+		rc.inc(code)
 		if logRequests {
-			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "code", sw.code,
+			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "code", code,
 				"remote", r.RemoteAddr, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		}
 	})
