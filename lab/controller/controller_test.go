@@ -388,3 +388,50 @@ func TestRolloutGatedOnReadiness(t *testing.T) {
 		}
 	}
 }
+
+// Scaling without a template change resizes the one replica set
+// (sync.go scale, which with a single active replica set sets its size).
+func TestScale(t *testing.T) {
+	ctx, c := startLab(t, func(*corev1.Pod) bool { return true })
+	d, err := c.AppsV1().Deployments("default").Create(ctx, seedDeployment("1.0.1", appsv1.RollingUpdateDeploymentStrategyType), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "3/3", deploymentDone(ctx, c, d.Generation))
+	for _, n := range []int32{5, 2} {
+		d, err = c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Replicas = &n
+		if d, err = c.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, fmt.Sprintf("%d pods", n), func() (bool, string) {
+			pods, _ := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+			dd, _ := c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
+			return len(pods.Items) == int(n) && dd.Status.AvailableReplicas == n && dd.Status.ObservedGeneration == d.Generation,
+				fmt.Sprintf("%d pods, status %+v", len(pods.Items), dd.Status)
+		})
+	}
+	rss, _ := c.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{})
+	if len(rss.Items) != 1 {
+		t.Fatalf("%d replica sets after scaling, want 1", len(rss.Items))
+	}
+	name := rss.Items[0].Name
+	want := []string{
+		"Scaled up replica set " + name + " from 0 to 3",
+		"Scaled up replica set " + name + " from 3 to 5",
+		"Scaled down replica set " + name + " from 5 to 2",
+	}
+	waitFor(t, "scaling events", func() (bool, string) {
+		got := eventMessages(ctx, t, c, reasonScalingRS)
+		slices.Sort(got)
+		w := slices.Clone(want)
+		slices.Sort(w)
+		return slices.Equal(got, w), fmt.Sprint(got)
+	})
+	if got := len(eventMessages(ctx, t, c, "SuccessfulDelete")); got != 3 {
+		t.Errorf("%d SuccessfulDelete events, want 3", got)
+	}
+}
