@@ -17,10 +17,13 @@ func fit(s string, w int) string {
 		return ""
 	}
 	n := ansi.StringWidth(s)
-	switch {
-	case n > w:
-		return ansi.Truncate(s, w, "…")
-	case n < w:
+	if n > w {
+		// A wide character that does not fit leaves the cut one cell
+		// short; the padding below fills it.
+		s = ansi.Truncate(s, w, "…")
+		n = ansi.StringWidth(s)
+	}
+	if n < w {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s
@@ -35,7 +38,7 @@ func fitMiddle(s string, w int) string {
 	}
 	tail := (w - 1) / 2
 	head := w - 1 - tail
-	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, n-tail, "")
+	return fit(ansi.Truncate(s, head, "")+"…"+ansi.TruncateLeft(s, n-tail, ""), w)
 }
 
 // clip cuts s to at most w cells without padding.
@@ -53,7 +56,7 @@ func clip(s string, w int) string {
 func fitRight(s string, w int) string {
 	n := ansi.StringWidth(s)
 	if n >= w {
-		return clip(s, w)
+		return fit(s, w)
 	}
 	return strings.Repeat(" ", w-n) + s
 }
