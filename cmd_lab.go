@@ -66,7 +66,7 @@ Examples:
 				if len(args) > 0 {
 					return usagef("lab takes no arguments, got %q (manifests go with -f)", args)
 				}
-				if !term.IsTerminal(int(os.Stdout.Fd())) || !term.IsTerminal(int(os.Stdin.Fd())) {
+				if !onTerminal() {
 					return usagef("the lab's dashboard needs a terminal; without one use: proberctl watch --lab")
 				}
 				return runLab(ctx, *files, *logFile)
@@ -148,4 +148,10 @@ func openLab(ctx context.Context, files []string) (*lab.Lab, error) {
 		return nil, errors.New("interrupted while starting the lab")
 	}
 	return l, nil
+}
+
+// onTerminal reports whether stdin and stdout are a terminal, which the
+// dashboard needs.
+func onTerminal() bool {
+	return term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
 }
