@@ -45,4 +45,15 @@
 // `go test -timeout` kills it and no cleanup runs; the next Start removes a
 // temporary directory left by such a run. A normal cleanup stops both and
 // removes the directory.
+//
+// # Why not envtest
+//
+// controller-runtime's envtest runs these same binaries (and does, here,
+// with BinaryAssetsDirectory), but it starts them in a new process group with
+// no parent-death signal and keeps the process handle private
+// (sigs.k8s.io/controller-runtime pkg/internal/testing/process), so a test
+// binary killed by `go test -timeout` would leave etcd and kube-apiserver
+// running with their ports. Starting them here takes little code: a
+// throwaway CA for client-certificate identities, two command lines and a
+// /readyz poll.
 package kubetest
