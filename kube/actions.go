@@ -432,7 +432,12 @@ func decodeManifests(file string, data []byte) ([]Manifest, error) {
 				return nil, fmt.Errorf("%s: %w", src, err)
 			}
 			for i := range items.Items {
-				out = append(out, Manifest{Source: fmt.Sprintf("%s item %d", src, i+1), Object: &items.Items[i]})
+				item := &items.Items[i]
+				isrc := fmt.Sprintf("%s item %d", src, i+1)
+				if item.GetAPIVersion() == "" || item.GetKind() == "" || item.GetName() == "" {
+					return nil, fmt.Errorf("%s: apiVersion, kind and metadata.name are required", isrc)
+				}
+				out = append(out, Manifest{Source: isrc, Object: item})
 			}
 			continue
 		case u.GetName() == "":

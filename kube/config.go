@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -132,7 +133,10 @@ func parseRequestTimeout(s string) (time.Duration, error) {
 	if s == "" || s == "0" {
 		return 0, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 || n > math.MaxInt64/int(time.Second) {
+			return 0, fmt.Errorf("invalid --request-timeout %q: want 0 or a positive number of seconds (at most %d)", s, math.MaxInt64/int(time.Second))
+		}
 		return time.Duration(n) * time.Second, nil
 	}
 	d, err := time.ParseDuration(s)
