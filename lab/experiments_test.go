@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/proberctl/proberctl/demo"
+	"github.com/proberctl/proberctl/kube"
 	"github.com/proberctl/proberctl/lab/kubelet"
 )
 
@@ -378,5 +379,39 @@ func TestNodePortInUse(t *testing.T) {
 	err = l.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("node port %d", port)) {
 		t.Errorf("Start with node port %d taken: %v", port, err)
+	}
+}
+
+// TestDashboardWatcher: the dashboard's kube.Watcher runs unchanged on the
+// lab's clientset and sees every kind it follows.
+func TestDashboardWatcher(t *testing.T) {
+	t.Parallel()
+	file, _ := stage1(t, "0")
+	l := startLab(t, file)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := kube.NewWatcher(l.Client(), kube.WatchOptions{Namespace: Namespace})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[kube.Kind]bool{}
+	synced := false
+	want := []kube.Kind{kube.KindPod, kube.KindEvent, kube.KindReplicaSet, kube.KindDeployment, kube.KindEndpointSlice, kube.KindService}
+	for {
+		b, err := w.Next(ctx)
+		if err != nil {
+			t.Fatalf("watcher: %v; saw %v, synced %v", err, seen, synced)
+		}
+		synced = synced || b.Synced
+		for _, d := range b.Deltas {
+			seen[d.Kind] = true
+		}
+		all := synced
+		for _, k := range want {
+			all = all && seen[k]
+		}
+		if all {
+			return
+		}
 	}
 }
