@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +165,30 @@ func TestPodsToDelete(t *testing.T) {
 				names = append(names, p.Name)
 			}
 			t.Fatalf("deletion order %v, want %v", names, want)
+		}
+	}
+}
+
+// TestComputeHashMatchesKubernetes compares with hashes that
+// k8s.io/kubernetes v1.37.2 pkg/controller.ComputeHash gave for the same
+// template (a throwaway program built against hack/controlplane's module,
+// which requires k8s.io/kubernetes; its output is kept here).
+func TestComputeHashMatchesKubernetes(t *testing.T) {
+	b, err := os.ReadFile("testdata/hash-template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl corev1.PodTemplateSpec
+	if err := json.Unmarshal(b, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	one := int32(1)
+	for _, tc := range []struct {
+		collisions *int32
+		want       string
+	}{{nil, "b8d858dbd"}, {&one, "f6cd46865"}} {
+		if got := ComputeHash(&tmpl, tc.collisions); got != tc.want {
+			t.Errorf("ComputeHash(collisions %v) = %s, Kubernetes gives %s", tc.collisions, got, tc.want)
 		}
 	}
 }
