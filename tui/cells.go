@@ -114,6 +114,16 @@ func bodyLines(body string, n int) []string {
 	return out
 }
 
+// wrapLines wraps sanitized text at word boundaries (hard-cutting words
+// longer than w), at most n lines.
+func wrapLines(s string, w, n int) []string {
+	out := strings.Split(ansi.Wrap(sanitize(s), w, ""), "\n")
+	if len(out) > n {
+		out = append(out[:n-1], clip(strings.Join(out[n-1:], " "), w))
+	}
+	return out
+}
+
 // scroller is a list of lines with a scroll offset: the shared body of the
 // text panes (events, output, rollout, detail, help).
 type scroller struct {

@@ -58,14 +58,22 @@ func (o *outputPane) add(at time.Time, r kube.Result) {
 // width changes, never per frame.
 func (o *outputPane) relayout() {
 	var lines []string
-	for _, e := range o.entries {
-		lines = append(lines, o.summary(e, false))
-		if e.res.Note != "" {
-			lines = append(lines, "    "+sanitize(e.res.Note))
-		}
-		for _, l := range bodyLines(e.res.Body, bodyPreview) {
+	indent := func(ls []string) {
+		for _, l := range ls {
 			lines = append(lines, "    "+l)
 		}
+	}
+	w := max(o.scroll.w-4, 10)
+	for _, e := range o.entries {
+		lines = append(lines, o.summary(e, false))
+		// Errors and notes are wrapped, not cut: they are the explanation.
+		if e.res.Err != nil {
+			indent(wrapLines(e.res.Err.Error(), w, 6))
+		}
+		if e.res.Note != "" {
+			indent(wrapLines(e.res.Note, w, 3))
+		}
+		indent(bodyLines(e.res.Body, bodyPreview))
 	}
 	o.scroll.setLines(lines)
 }
@@ -94,8 +102,10 @@ func (o *outputPane) summary(e outputEntry, short bool) string {
 	switch {
 	case r.Err != nil:
 		b.WriteString(o.st.Error.Render("FAILED"))
-		b.WriteString(": ")
-		b.WriteString(sanitize(r.Err.Error()))
+		if short {
+			b.WriteString(": ")
+			b.WriteString(sanitize(r.Err.Error()))
+		}
 	case r.Code != 0:
 		status := fmt.Sprintf("%d", r.Code)
 		if r.Code >= 200 && r.Code < 400 {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -520,4 +521,22 @@ func TestResortMatchesFullSort(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestOutputWrapsErrors(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, seedBatch())
+	long := `crash default/p: GET /crash answered 503 Service Unavailable: error trying to reach service: dial tcp 10.1.0.1:80: connect: no route to host`
+	m.Update(resultMsg{res: kube.Result{Action: "crash", Target: kube.Target{Namespace: "default", Pod: "p"}, Err: errors.New(long)}})
+	press(t, m, "4")
+	s := screen(t, m)
+	var joined []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "    ") {
+			joined = append(joined, strings.TrimSpace(l))
+		}
+	}
+	if got := strings.Join(joined, " "); !strings.Contains(got, long) {
+		t.Fatalf("the whole error is not readable in the output pane:\n%s", s)
+	}
+	mustContain(t, s, "crash default/p → FAILED")
 }
