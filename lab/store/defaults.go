@@ -40,6 +40,10 @@ func (s *Store) defaultAndValidate(obj, old runtime.Object) error {
 		return validateSelector(schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, o.Name, o.Spec.Selector, o.Spec.Template.Labels)
 	case *corev1.Pod:
 		defaultPodSpec(&o.Spec)
+		// SetDefaults_Pod, not SetDefaults_PodSpec: templates keep nil.
+		if o.Spec.EnableServiceLinks == nil {
+			o.Spec.EnableServiceLinks = ptr(true)
+		}
 		if old == nil {
 			// pkg/registry/core/pod/strategy.go PrepareForCreate.
 			o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort}
@@ -155,9 +159,6 @@ func defaultPodSpec(ps *corev1.PodSpec) {
 	}
 	if ps.SecurityContext == nil {
 		ps.SecurityContext = &corev1.PodSecurityContext{}
-	}
-	if ps.EnableServiceLinks == nil {
-		ps.EnableServiceLinks = ptr(true)
 	}
 	for _, cs := range [][]corev1.Container{ps.InitContainers, ps.Containers} {
 		for i := range cs {

@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/proberctl/proberctl/demo"
+	"github.com/proberctl/proberctl/kube/kubetest"
+	"github.com/proberctl/proberctl/lab/controller"
+	"github.com/proberctl/proberctl/lab/manifest"
+	"github.com/proberctl/proberctl/lab/store"
+)
+
+// TestDefaultsMatchAPIServer applies the demo to a real kube-apiserver
+// 1.37.2 and to the lab's store and compares what each stored: the
+// Deployment's spec (its pod template included, so the pod-template-hash
+// and pod names match a cluster's) and the Service's spec but for the
+// addresses each allocates.
+func TestDefaultsMatchAPIServer(t *testing.T) {
+	env := kubetest.Start(t)
+	ctx := context.Background()
+	ns := "lab-defaults"
+	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(store.Options{})
+	defer s.Close()
+	apply := func(c kubernetes.Interface) {
+		objs, err := manifest.LoadFS(demo.FS, demo.Service, demo.Stage1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if m, ok := o.Obj.(metav1.Object); ok {
+				m.SetNamespace(ns)
+			}
+		}
+		if _, err := manifest.Apply(ctx, c, ns, objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(env.Client)
+	apply(s.Client())
+
+	real, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "prober-foo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := s.Client().AppsV1().Deployments(ns).Get(ctx, "prober-foo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equality.Semantic.DeepEqual(real.Spec, lab.Spec) {
+		t.Errorf("Deployment spec differs (- apiserver, + lab):\n%s", diff.Diff(real.Spec, lab.Spec))
+	}
+	if r, l := controller.ComputeHash(&real.Spec.Template, nil), controller.ComputeHash(&lab.Spec.Template, nil); r != l {
+		t.Errorf("pod-template-hash %s in the lab, %s on the apiserver's template", l, r)
+	}
+
+	rs, err := env.Client.CoreV1().Services(ns).Get(ctx, "foo-nodeport-svc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := s.Client().CoreV1().Services(ns).Get(ctx, "foo-nodeport-svc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp, lsp := rs.Spec.DeepCopy(), ls.Spec.DeepCopy()
+	rsp.ClusterIP, rsp.ClusterIPs, lsp.ClusterIP, lsp.ClusterIPs = "", nil, "", nil
+	if !equality.Semantic.DeepEqual(rsp, lsp) {
+		t.Errorf("Service spec differs (- apiserver, + lab):\n%s", diff.Diff(rsp, lsp))
+	}
+}
