@@ -127,18 +127,32 @@ func (p *LinePrinter) Print(b Batch) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var header []string
+	var rows [][]string
 	for _, k := range keys {
-		if err := p.printPod(pods[k], now); err != nil {
+		h, cells, err := p.podRow(pods[k], now)
+		if err != nil {
 			return err
 		}
+		if cells != nil {
+			header, rows = h, append(rows, cells)
+		}
+	}
+	if err := p.table(&p.podWidths, &p.podHeader, header, rows); err != nil {
+		return err
 	}
 	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
+	header, rows = nil, nil
 	for _, e := range events {
-		if err := p.printEvent(e, now); err != nil {
+		h, cells, err := p.eventRow(e, now)
+		if err != nil {
 			return err
 		}
+		if cells != nil {
+			header, rows = h, append(rows, cells)
+		}
 	}
-	return nil
+	return p.table(&p.evWidths, &p.evHeader, header, rows)
 }
 
 func (p *LinePrinter) printConn(c Conn, now time.Time) error {
@@ -156,12 +170,14 @@ func (p *LinePrinter) printConn(c Conn, now time.Time) error {
 	return err
 }
 
-func (p *LinePrinter) printPod(d Delta, now time.Time) error {
+// podRow returns the pod's text row (nil when nothing visible changed); in
+// JSON it writes the line itself.
+func (p *LinePrinter) podRow(d Delta, now time.Time) (header, cells []string, err error) {
 	pod, ok := d.Obj.(*corev1.Pod)
 	if !ok {
 		// A deletion whose last state is unknown: nothing to show but that.
 		delete(p.lastPod, d.Key)
-		return nil
+		return nil, nil, nil
 	}
 	c := PodStatus(pod, now)
 	// AGE and "(5m ago)" move with the clock; a row is printed when
@@ -171,7 +187,7 @@ func (p *LinePrinter) printPod(d Delta, now time.Time) error {
 		sig = "deleted"
 	}
 	if p.lastPod[d.Key] == sig {
-		return nil
+		return nil, nil, nil
 	}
 	if d.Type == Deleted {
 		delete(p.lastPod, d.Key)
@@ -190,12 +206,11 @@ func (p *LinePrinter) printPod(d Delta, now time.Time) error {
 		if node == "<none>" {
 			node = ""
 		}
-		return p.writeJSON(PodLine{Kind: "Pod", Type: typ, Time: now, Namespace: c.Namespace, Name: c.Name,
+		return nil, nil, p.writeJSON(PodLine{Kind: "Pod", Type: typ, Time: now, Namespace: c.Namespace, Name: c.Name,
 			Ready: c.Ready, Status: c.Status, Restarts: c.RestartCount, LastRestart: c.LastRestart, Age: c.Age,
 			IP: ip, Node: node, Version: c.Version, ReadyCount: c.ReadyContainers, Containers: c.TotalContainers,
 			RestartsText: c.Restarts})
 	}
-	var header, cells []string
 	if p.AllNamespaces {
 		header, cells = append(header, "NAMESPACE"), append(cells, c.Namespace)
 	}
@@ -209,37 +224,29 @@ func (p *LinePrinter) printPod(d Delta, now time.Time) error {
 		header = append(header, "IP", "NODE", "VERSION")
 		cells = append(cells, c.IP, c.Node, version)
 	}
-	if !p.podHeader {
-		p.podHeader = true
-		grow(&p.podWidths, header)
-		grow(&p.podWidths, cells)
-		if err := p.row(p.podWidths, header); err != nil {
-			return err
-		}
-	}
-	grow(&p.podWidths, cells)
-	return p.row(p.podWidths, cells)
+	return header, cells, nil
 }
 
-func (p *LinePrinter) printEvent(e *corev1.Event, now time.Time) error {
+// eventRow returns the event's text row (nil when already printed with
+// this count); in JSON it writes the line itself.
+func (p *LinePrinter) eventRow(e *corev1.Event, now time.Time) (header, cells []string, err error) {
 	key := e.Namespace + "/" + e.Name
 	count := e.Count
 	if count == 0 && e.Series != nil {
 		count = e.Series.Count
 	}
 	if last, ok := p.lastEvent[key]; ok && last == count {
-		return nil
+		return nil, nil, nil
 	}
 	p.lastEvent[key] = count
 	obj := strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name
 	msg := strings.TrimSpace(e.Message)
 	if p.format == "json" {
-		return p.writeJSON(EventLine{Kind: "Event", Time: now, LastSeen: eventTime(e), Type: e.Type, Reason: e.Reason,
+		return nil, nil, p.writeJSON(EventLine{Kind: "Event", Time: now, LastSeen: eventTime(e), Type: e.Type, Reason: e.Reason,
 			Object: obj, Message: msg, Count: count, Source: eventSource(e)})
 	}
 	// kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE
 	// (printEvent in pkg/printers/internalversion/printers.go).
-	var header, cells []string
 	if p.AllNamespaces {
 		header, cells = append(header, "NAMESPACE"), append(cells, e.Namespace)
 	}
@@ -249,16 +256,32 @@ func (p *LinePrinter) printEvent(e *corev1.Event, now time.Time) error {
 	}
 	header = append(header, "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
 	cells = append(cells, lastSeen, e.Type, e.Reason, obj, strings.ReplaceAll(msg, "\n", " "))
-	if !p.evHeader {
-		p.evHeader = true
-		grow(&p.evWidths, header)
-		grow(&p.evWidths, cells)
-		if err := p.row(p.evWidths, header); err != nil {
+	return header, cells, nil
+}
+
+// table prints a batch's rows of one kind: columns are widened for every
+// row of the batch first, so a batch is aligned, and the header goes out
+// before the first row ever printed.
+func (p *LinePrinter) table(widths *[]int, headerDone *bool, header []string, rows [][]string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	grow(widths, header)
+	for _, r := range rows {
+		grow(widths, r)
+	}
+	if !*headerDone {
+		*headerDone = true
+		if err := p.row(*widths, header); err != nil {
 			return err
 		}
 	}
-	grow(&p.evWidths, cells)
-	return p.row(p.evWidths, cells)
+	for _, r := range rows {
+		if err := p.row(*widths, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eventTime is when an event was last seen, with the fallbacks kubectl uses.
