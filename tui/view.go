@@ -154,11 +154,16 @@ func (m *model) tabsView() string {
 	return fit(b.String(), m.w)
 }
 
-// statusView: the open prompt, or the newest result, or a hint.
+// statusView: the open prompt, or what is wrong with the connection in
+// full (the header has room only for its start), or the newest result, or
+// a hint.
 func (m *model) statusView() string {
+	c := m.state.conn
 	switch {
 	case m.prompt.active():
 		return m.prompt.View()
+	case m.sourceErr != nil || ((c.State == kube.Disconnected || c.State == kube.Forbidden) && c.Detail != ""):
+		return fit(m.connView(), m.w)
 	case len(m.output.entries) > 0:
 		s := m.output.summary(m.output.entries[0], true)
 		if m.output.pending > 0 {
