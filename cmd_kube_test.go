@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proberctl/proberctl/kube"
+)
+
+func TestKubeCommandsUsage(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr []string
+	}{
+		{name: "watch help teaches", args: []string{"watch", "--help"}, code: 0,
+			stdout: []string{"kubectl", "-o json", "--for 2m", "--lab -f demo/foo-1.0.1.yaml", "--selector", "--all-namespaces"}},
+		{name: "crash help teaches", args: []string{"crash", "--help"}, code: 0,
+			stdout: []string{"pods/proxy", "connection closed: the container exited", "proberctl crash -n demo"}},
+		{name: "resolve help", args: []string{"help", "resolve"}, code: 0, stdout: []string{"proberctl resolve [flags] POD HOST", "foo-service"}},
+		{name: "watch takes no arguments", args: []string{"watch", "pods"}, code: 2, stderr: []string{"watch takes no arguments", "-l"}},
+		{name: "-f needs --lab", args: []string{"watch", "-f", "x.yaml"}, code: 2, stderr: []string{"only works with --lab"}},
+		{name: "unknown output", args: []string{"watch", "-o", "yaml"}, code: 2, stderr: []string{`unknown output format "yaml"`, "wide, json"}},
+		{name: "negative --for", args: []string{"watch", "--for", "-1s"}, code: 2, stderr: []string{"--for must not be negative"}},
+		{name: "bad --for", args: []string{"watch", "--for", "soon"}, code: 2, stderr: []string{"--for"}},
+		{name: "crash needs a pod", args: []string{"crash"}, code: 2, stderr: []string{"crash takes POD, got 0"}},
+		{name: "resolve needs a host", args: []string{"resolve", "pod-1"}, code: 2, stderr: []string{"resolve takes POD HOST, got 1"}},
+		{name: "no -A on one pod", args: []string{"healthz", "-A", "pod-1"}, code: 2, stderr: []string{"-n instead of -A"}},
+		{name: "no -l on one pod", args: []string{"healthz", "-l", "app=foo", "pod-1"}, code: 2, stderr: []string{"does not apply"}},
+		{name: "no cluster points at the lab", args: []string{"healthz", "pod-1"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
+		{name: "watch without a cluster", args: []string{"watch"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
+		{name: "bad selector", args: []string{"watch", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), tc.args, &out, &errb); code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+				}
+			}
+		})
+	}
+}
+
+func TestPrintResult(t *testing.T) {
+	target := kube.Target{Namespace: "demo", Pod: "foo-1"}
+	for _, tc := range []struct {
+		r    kube.Result
+		want string
+	}{
+		{kube.Result{Action: "healthz", Target: target, Code: 200, Latency: 3141 * time.Microsecond, Body: `{ "status": "ok" }`},
+			"healthz demo/foo-1: HTTP 200 in 3.1ms\n{ \"status\": \"ok\" }\n"},
+		{kube.Result{Action: "crash", Target: target, Code: 503, Latency: time.Millisecond, Note: kube.NoteContainerExited},
+			"crash demo/foo-1: connection closed: the container exited in 1ms\n"},
+		{kube.Result{Action: "resolve", Target: target, Err: errors.New("boom")},
+			"resolve demo/foo-1: no response\n"},
+	} {
+		var b bytes.Buffer
+		printResult(&b, tc.r)
+		if b.String() != tc.want {
+			t.Errorf("printResult = %q, want %q", b.String(), tc.want)
+		}
+	}
+}
