@@ -24,7 +24,7 @@ case "$stage" in
 esac
 
 if ! kind get clusters | grep -qx "$cluster"; then
-	kind create cluster --name "$cluster" --config - <<'YAML'
+	kind create cluster --name "$cluster" --config=- <<'YAML'
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 nodes:
