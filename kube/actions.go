@@ -178,7 +178,7 @@ func (a *ClusterActions) proxy(ctx context.Context, action string, t Target, pat
 	if st, ok := apiStatus(body); ok && r.Code >= 400 {
 		// The API server answered for itself: RBAC, a missing pod, or its
 		// proxy failing to reach (or losing) the container.
-		if action == "crash" && connectionClosed(st.Message) {
+		if action == "crash" && r.Code >= 500 && connectionClosed(st.Message) {
 			// Keep what the API server said, for anyone who wonders why a
 			// success came with a 5xx.
 			r.Note = NoteContainerExited
