@@ -95,7 +95,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					if client, err = kubernetes.NewForConfig(cc.REST); err != nil {
+					if client, err = kubernetes.NewForConfig(cc.WatchConfig()); err != nil {
 						return fmt.Errorf("client for %s: %w", cc.REST.Host, err)
 					}
 					opts = kube.WatchOptions{Namespace: cc.Namespace, LabelSelector: cc.Selector}

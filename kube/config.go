@@ -43,6 +43,18 @@ type ClusterConfig struct {
 	AllNamespaces bool
 }
 
+// WatchConfig is REST for long-lived watches: the same, without
+// --request-timeout, which bounds a whole request and would cut every watch
+// (and so churn the informers) after that long.
+func (c ClusterConfig) WatchConfig() *rest.Config {
+	if c.REST == nil {
+		return nil
+	}
+	cfg := rest.CopyConfig(c.REST)
+	cfg.Timeout = 0
+	return cfg
+}
+
 // AddConfigFlags registers --kubeconfig, --context, -n/--namespace,
 // -l/--selector, -A/--all-namespaces and --request-timeout on fs, with the
 // meaning kubectl gives them.
@@ -53,7 +65,7 @@ func AddConfigFlags(fs *pflag.FlagSet) *ConfigFlags {
 	fs.StringVarP(&f.Namespace, "namespace", "n", "", "the namespace to look at (default: the context's namespace)")
 	fs.StringVarP(&f.Selector, "selector", "l", "", "label selector for pods, e.g. app=foo or 'version in (1.0.1,1.0.2)'")
 	fs.BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "look at every namespace")
-	fs.StringVar(&f.RequestTimeout, "request-timeout", "0", "how long to wait for a single API request before giving up: 0 for no limit, a number of seconds, or a duration like 5s or 2m")
+	fs.StringVar(&f.RequestTimeout, "request-timeout", "0", "how long to wait for a single API request before giving up (not the long-lived watches): 0 for no limit, a number of seconds, or a duration like 5s or 2m")
 	return f
 }
 

@@ -60,6 +60,9 @@ func TestConfigFlagsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load(): %v", err)
 			}
+			if w := cc.WatchConfig(); w.Timeout != 0 || w.Host != cc.REST.Host {
+				t.Errorf("WatchConfig() timeout %v host %q, want no timeout, same host", w.Timeout, w.Host)
+			}
 			if cc.REST.Host != tt.wantHost || cc.Context != tt.wantCtx || cc.Namespace != tt.wantNS || cc.REST.Timeout != tt.wantTO {
 				t.Errorf("Load() = host %q ctx %q ns %q timeout %v, want %q %q %q %v",
 					cc.REST.Host, cc.Context, cc.Namespace, cc.REST.Timeout, tt.wantHost, tt.wantCtx, tt.wantNS, tt.wantTO)
