@@ -149,6 +149,21 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// handleMouse maps the wheel to the arrow keys (only with --mouse); the
+// keyboard stays the way to do everything.
+func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if msg.Action != tea.MouseActionPress || m.prompt.active() || m.pods.filtering {
+		return nil
+	}
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		return m.handleKey(tea.KeyMsg{Type: tea.KeyUp})
+	case tea.MouseButtonWheelDown:
+		return m.handleKey(tea.KeyMsg{Type: tea.KeyDown})
+	}
+	return nil
+}
+
 // podsKey passes a key to the table and follows a selection change.
 func (m *model) podsKey(msg tea.KeyMsg) tea.Cmd {
 	before := m.pods.selKey
@@ -230,15 +245,17 @@ func (m *model) handleFilterChanged() tea.Cmd {
 }
 
 func (m *model) handleResult(msg resultMsg) tea.Cmd {
+	r := msg.res
+	m.log.Info("action", "action", r.Action, "target", r.Target.String(), "code", r.Code,
+		"latency", r.Latency, "note", r.Note, "err", r.Err)
 	m.output.pending = max(m.output.pending-1, 0)
-	m.output.add(m.now(), msg.res)
+	m.output.add(m.now(), r)
 	if msg.detail != "" && msg.detail == m.detail.key {
-		r := msg.res
 		m.detail.info = &r
 		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
 	}
 	// After an apply the interesting thing is the rollout it starts.
-	if msg.res.Action == "apply" && msg.res.OK() && m.focus == focusPods {
+	if r.Action == "apply" && r.OK() && m.focus == focusPods {
 		m.lower = focusRollout
 	}
 	return nil

@@ -124,6 +124,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.handleResize(msg)
 	case tea.KeyMsg:
 		return m, m.handleKey(msg)
+	case tea.MouseMsg:
+		return m, m.handleMouse(msg)
 	case batchMsg:
 		return m, m.handleBatch(kube.Batch(msg))
 	case sourceErrMsg:

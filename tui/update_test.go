@@ -378,6 +378,12 @@ func TestPanesAndHelpKeys(t *testing.T) {
 		}
 		mustContain(t, screen(t, m), st.text)
 	}
+	// With --mouse the wheel moves like the arrows.
+	press(t, m, "1")
+	m.Update(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
+	if m.pods.cursor != 1 {
+		t.Fatalf("wheel down left the cursor at %d", m.pods.cursor)
+	}
 	_, cmd := m.Update(keyMsg("q"))
 	if cmd == nil {
 		t.Fatal("q returned no command")
