@@ -101,6 +101,7 @@ func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *
 	}
 	m.pods = newPodsPane(&m.st, &m.keys)
 	m.pods.focused = true
+	m.pods.allNamespaces = opts.Namespace == ""
 	m.timeline = newTimelinePane(&m.st, &m.keys)
 	m.pods.hist = m.state.hist
 	m.pods.timeline = &m.timeline

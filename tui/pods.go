@@ -29,11 +29,28 @@ func (s sortKey) String() string {
 	return [...]string{"name", "age", "restarts", "status"}[s]
 }
 
+// colID names a table column.
+type colID int
+
+const (
+	colName colID = iota
+	colReady
+	colStatus
+	colRestarts
+	colAge
+	colVersion
+	colIP
+	colNode
+	colNamespace
+	colTimeline
+	colCount
+)
+
 // column is one table column; widths are fixed on resize.
 type column struct {
+	id    colID
 	title string
 	width int
-	right bool
 }
 
 // podsPane is the pods table: the filtered, sorted rows and the selection.
@@ -58,6 +75,8 @@ type podsPane struct {
 	showIP  bool
 	showNd  bool
 	focused bool
+
+	allNamespaces bool // Options.Namespace is "": add a NAMESPACE column
 
 	// hist is the state's timelines; on wide screens each row carries its
 	// strip in a TIMELINE column.
@@ -88,17 +107,22 @@ func (p *podsPane) SetSize(w, h int) {
 	p.filter.Width = 0
 	// Fixed columns; NAME takes what is left. IP and NODE are shown only
 	// when NAME can still fit a generated pod name (27 cells).
-	ready := column{"READY", 5, false}
-	status := column{"STATUS", 16, false}
-	restarts := column{"RESTARTS", 12, false}
-	age := column{"AGE", 5, false}
-	version := column{"VERSION", 7, false}
-	ip := column{"IP", 15, false}
-	node := column{"NODE", 14, false}
+	ready := column{colReady, "READY", 5}
+	status := column{colStatus, "STATUS", 16}
+	restarts := column{colRestarts, "RESTARTS", 12}
+	age := column{colAge, "AGE", 5}
+	version := column{colVersion, "VERSION", 7}
+	ip := column{colIP, "IP", 15}
+	node := column{colNode, "NODE", 14}
 	fixed := []column{ready, status, restarts, age, version}
 	used := gutter
 	for _, c := range fixed {
 		used += c.width + 1
+	}
+	// All namespaces: names repeat across them, so say which (as kubectl -A).
+	ns := column{colNamespace, "NAMESPACE", 12}
+	if p.allNamespaces {
+		used += ns.width + 1
 	}
 	const nameMin = 27
 	p.showIP = w-used-ip.width-1 >= nameMin
@@ -113,12 +137,16 @@ func (p *podsPane) SetSize(w, h int) {
 	// Wide screens: the room beyond a readable NAME goes to each pod's
 	// timeline strip, so restarts and flapping are seen in the table.
 	const nameWide = 34
-	tl := column{"TIMELINE (5m)", 0, false}
+	tl := column{colTimeline, "TIMELINE (5m)", 0}
 	if nameW-nameWide-1 >= 16 {
 		tl.width = nameW - nameWide - 1
 		nameW = nameWide
 	}
-	p.cols = []column{{"NAME", nameW, false}}
+	p.cols = p.cols[:0]
+	if p.allNamespaces {
+		p.cols = append(p.cols, ns)
+	}
+	p.cols = append(p.cols, column{colName, "NAME", nameW})
 	p.cols = append(p.cols, fixed...)
 	if p.showIP {
 		p.cols = append(p.cols, ip)
@@ -482,23 +510,25 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
 	if version == "" {
 		version = "-"
 	}
-	cells := [...]string{c.Name, c.Ready, c.Status, c.Restarts, c.Age, version, c.IP, c.Node}
+	cells := [colCount]string{
+		colName: c.Name, colReady: c.Ready, colStatus: c.Status, colRestarts: c.Restarts,
+		colAge: c.Age, colVersion: version, colIP: c.IP, colNode: c.Node, colNamespace: r.pod.Namespace,
+	}
 	for i, col := range p.cols {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		ci := colIndex(col.title)
-		if ci == colTimeline {
+		if col.id == colTimeline {
 			b.WriteString(p.strip(r, col.width, now, selected))
 			continue
 		}
-		v := cells[ci]
-		if ci == 0 {
+		v := cells[col.id]
+		if col.id == colName {
 			v = fitMiddle(v, col.width)
 		} else {
 			v = fit(v, col.width)
 		}
-		if !selected && (col.title == "STATUS" || col.title == "READY") {
+		if !selected && (col.id == colStatus || col.id == colReady) {
 			v = hs.Render(v)
 		}
 		b.WriteString(v)
@@ -531,28 +561,4 @@ func (p *podsPane) strip(r *podRow, w int, now time.Time, plain bool) string {
 	}
 	p.timeline.writeStrip(&b, cells)
 	return b.String()
-}
-
-const colTimeline = 8
-
-func colIndex(title string) int {
-	switch title {
-	case "TIMELINE (5m)":
-		return colTimeline
-	case "NAME":
-		return 0
-	case "READY":
-		return 1
-	case "STATUS":
-		return 2
-	case "RESTARTS":
-		return 3
-	case "AGE":
-		return 4
-	case "VERSION":
-		return 5
-	case "IP":
-		return 6
-	}
-	return 7
 }

@@ -546,3 +546,18 @@ func TestOutputWrapsErrors(t *testing.T) {
 	}
 	mustContain(t, s, "crash default/p → FAILED")
 }
+
+func TestAllNamespacesShowsNamespace(t *testing.T) {
+	fa := &fakeActions{}
+	m := newModel(t.Context(), Options{Source: newFakeSource(), Actions: fa, Now: fixedNow}, false, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	a, b := pod("web-0", t0), pod("web-0", t0)
+	b.Namespace = "other"
+	m.Update(batchMsg(kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(a), podDelta(b)}}))
+	s := screen(t, m)
+	mustContain(t, s, "ns (all)", "NAMESPACE", "default      web-0", "other        web-0")
+	press(t, m, "down", "c")
+	if got := fa.Calls(); len(got) != 1 || got[0].Target != (kube.Target{Namespace: "other", Pod: "web-0"}) {
+		t.Fatalf("crash went to %v, want other/web-0", got)
+	}
+}
