@@ -44,6 +44,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The outage tests make client-go's reflectors log their retries;
+	// the watcher reports them as Conn changes, which the tests check.
+	SilenceKlog(io.Discard)
 	var dir string
 	if os.Getenv(kubetest.EnvControlPlane) != "" {
 		dir, buildErr = os.MkdirTemp("", "proberctl-kube-test-")
