@@ -415,3 +415,46 @@ func TestDashboardWatcher(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteIsReplaced: deleting a pod through the actions goes through
+// graceful deletion (the pod is marked, the kubelet stops its container,
+// then it is gone) and the replica set replaces it.
+func TestDeleteIsReplaced(t *testing.T) {
+	t.Parallel()
+	file, _ := stage1(t, "0")
+	l := startLab(t, file)
+	c := l.Client()
+	ps := readyPods(t, c, 60*time.Second, "1.0.1", 3)
+	victim := ps[0]
+	grace := int64(5)
+	r := l.Actions().Delete(context.Background(), targetOf(&victim), &grace)
+	if r.Err != nil || !strings.Contains(r.Body, victim.Name) {
+		t.Fatalf("delete: %+v", r)
+	}
+	waitFor(t, 30*time.Second, victim.Name+" gone and replaced", func() (bool, string) {
+		ps := pods(t, c)
+		live := 0
+		for _, p := range ps {
+			if p.Name == victim.Name {
+				return false, describe(ps)
+			}
+			if p.DeletionTimestamp == nil {
+				live++
+			}
+		}
+		return live == 3, describe(ps)
+	})
+	events, err := c.CoreV1().Events(Namespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var killing bool
+	for _, e := range events.Items {
+		if e.InvolvedObject.Name == victim.Name && e.Reason == "Killing" && e.Message == "Stopping container prober-foo" {
+			killing = true
+		}
+	}
+	if !killing {
+		t.Errorf("no Killing \"Stopping container prober-foo\" event for %s", victim.Name)
+	}
+}
