@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -115,7 +117,13 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 		l = append(l, "  "+d.st.Error.Render("failed: ")+sanitize(d.info.Err.Error()))
 	default:
 		l = append(l, fmt.Sprintf("  %d in %s", d.info.Code, d.info.Latency.Round(time.Millisecond/10)))
-		for _, b := range bodyLines(d.info.Body, 40) {
+		body := d.info.Body
+		// JSON (what the probe server answers) reads better indented.
+		var buf bytes.Buffer
+		if json.Indent(&buf, []byte(body), "", "  ") == nil {
+			body = buf.String()
+		}
+		for _, b := range bodyLines(body, 60) {
 			l = append(l, "  "+b)
 		}
 	}
@@ -126,7 +134,11 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	l = append(l, d.st.ColHeader.Render(fmt.Sprintf("%s %s", kind, ctr.Name))+fmt.Sprintf("  image %s", ctr.Image))
-	add("  ready %v   restarts %d   started %v", cs.Ready, cs.RestartCount, cs.Started != nil && *cs.Started)
+	started := "-" // not reported (no startup probe information yet)
+	if cs.Started != nil {
+		started = fmt.Sprint(*cs.Started)
+	}
+	add("  ready %v   restarts %d   started %s", cs.Ready, cs.RestartCount, started)
 	add("  state:      %s", stateText(cs.State, now))
 	add("  last state: %s", stateText(cs.LastTerminationState, now))
 	for _, p := range []struct {
@@ -137,7 +149,13 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 			add("  %-9s  none", p.name)
 			continue
 		}
-		add("  %-9s  %s", p.name, probeText(p.probe))
+		// Handler on the first line, timings wrapped under it: the whole
+		// spec stays readable at 80 columns.
+		handler, timing := probeText(p.probe)
+		add("  %-9s  %s", p.name, handler)
+		for _, t := range wrapLines(timing, max(d.scroll.w-13, 20), 3) {
+			add("             %s", t)
+		}
 	}
 	if len(ctr.Env) > 0 {
 		l = append(l, "  env (the probe server's knobs):")
@@ -184,7 +202,7 @@ func stateText(s corev1.ContainerState, now time.Time) string {
 // success 1, failure 3; initialDelaySeconds is 0 when unset. Objects from a
 // fake clientset or a partial manifest may carry zeros, so show the value
 // the kubelet will really use.
-func probeText(p *corev1.Probe) string {
+func probeText(p *corev1.Probe) (handler, timing string) {
 	var h string
 	switch {
 	case p.HTTPGet != nil:
@@ -202,15 +220,21 @@ func probeText(p *corev1.Probe) string {
 	default:
 		h = "no handler"
 	}
-	def := func(v, d int32) int32 {
+	var defaulted []string
+	def := func(name string, v, d int32) int32 {
 		if v == 0 {
+			defaulted = append(defaulted, name)
 			return d
 		}
 		return v
 	}
-	return fmt.Sprintf("%s  delay %ds period %ds timeout %ds success %d failure %d",
-		h, p.InitialDelaySeconds, def(p.PeriodSeconds, 10), def(p.TimeoutSeconds, 1),
-		def(p.SuccessThreshold, 1), def(p.FailureThreshold, 3))
+	s := fmt.Sprintf("delay %ds  period %ds  timeout %ds  success %d  failure %d",
+		p.InitialDelaySeconds, def("period", p.PeriodSeconds, 10), def("timeout", p.TimeoutSeconds, 1),
+		def("success", p.SuccessThreshold, 1), def("failure", p.FailureThreshold, 3))
+	if len(defaulted) > 0 {
+		s += "  (Kubernetes defaults: " + strings.Join(defaulted, ", ") + ")"
+	}
+	return h, s
 }
 
 // stamp shows a time both absolute and relative.

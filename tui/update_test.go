@@ -342,10 +342,11 @@ func TestDetailShowsInfoAndDefaults(t *testing.T) {
 	mustContain(t, screen(t, m),
 		"POD default/prober-foo-67b66bdbf7-hw78w",
 		"last state: Terminated: Error, exit code 2, finished 11:59:56 (4s ago)",
-		"liveness   HTTP GET /healthz port 80  delay 20s period 10s timeout 1s success 1 failure 1",
+		"liveness   HTTP GET /healthz port 80",
+		"             delay 20s  period 10s  timeout 1s  success 1  failure 1  (Kubernetes defaults: period, timeout)",
 		"CRASH_FACTOR=40",
 		"Ready                      False",
-		`{"hostname":"prober-foo-67b66bdbf7-hw78w","version":"1.0.1"}`,
+		`"hostname": "prober-foo-67b66bdbf7-hw78w",`,
 	)
 	press(t, m, "esc")
 	if m.focus != focusPods {
