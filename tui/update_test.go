@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/proberctl/proberctl/kube"
@@ -561,4 +562,25 @@ func TestAllNamespacesShowsNamespace(t *testing.T) {
 	if got := fa.Calls(); len(got) != 1 || got[0].Target != (kube.Target{Namespace: "other", Pod: "web-0"}) {
 		t.Fatalf("crash went to %v, want other/web-0", got)
 	}
+}
+
+func TestRolloutEndpoints(t *testing.T) {
+	b := seedBatch()
+	sl := slice(ep{"a-ready", true}, ep{"b-not-ready", false})
+	es := sl.Obj.(*discoveryv1.EndpointSlice)
+	// A nil Ready means ready (k8s.io/api/discovery/v1); a terminating
+	// endpoint that still serves gets no new traffic.
+	es.Endpoints = append(es.Endpoints,
+		discoveryv1.Endpoint{Addresses: []string{"10.44.0.9"}, TargetRef: &corev1.ObjectReference{Name: "c-nil-ready"}},
+		discoveryv1.Endpoint{Addresses: []string{"10.44.0.8"}, TargetRef: &corev1.ObjectReference{Name: "d-terminating"},
+			Conditions: discoveryv1.EndpointConditions{Ready: boolp(false), Serving: boolp(true), Terminating: boolp(true)}})
+	b.Deltas = append(b.Deltas, sl)
+	m, _ := newTestModel(t, 120, 40, b)
+	press(t, m, "5")
+	mustContain(t, screen(t, m),
+		"→ traffic to 2 of 4 endpoints",
+		"+ a-ready", "- b-not-ready", "not ready: no traffic",
+		"+ c-nil-ready", "- d-terminating", "terminating, still serving",
+		"2   prober-foo-764cf9f454      1.0.2          1     0     0  newest",
+	)
 }
