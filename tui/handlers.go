@@ -24,6 +24,8 @@ func (m *model) handleResize(msg tea.WindowSizeMsg) tea.Cmd {
 	m.w, m.h = msg.Width, msg.Height
 	m.help.Width = m.w
 	m.layout()
+	m.helpText.setSize(m.w, m.bodyH)
+	m.helpText.setLines(m.helpLines())
 	return nil
 }
 
@@ -40,8 +42,6 @@ func (m *model) layout() {
 	m.output.SetSize(m.w, lowerH)
 	m.rollout.SetSize(m.w, lowerH)
 	m.detail.SetSize(m.w, m.bodyH)
-	m.helpText.setSize(m.w, m.bodyH)
-	m.helpText.setLines(m.helpLines())
 	m.prompt.SetSize(m.w, 1)
 	m.rollout.rebuild(m.state)
 }
