@@ -4,18 +4,47 @@
 //
 // It follows the kubelet of Kubernetes 1.37: probes as pkg/kubelet/prober
 // runs them, restarts with the back-off of pkg/kubelet/kuberuntime, pod
-// status as pkg/kubelet/status writes it and events with the texts of
-// pkg/kubelet/events. The comments cite the file each number or text comes
-// from.
+// status as pkg/kubelet/kubelet_pods.go generates it and
+// pkg/kubelet/status writes it, and events with the texts of the kubelet
+// (kuberuntime_container.go, images/image_manager.go, prober/prober.go). The
+// comments cite the file each number or text comes from.
 //
-// Addresses: each pod gets its own loopback IP (127.0.x.y on Linux, where all
-// of 127/8 reaches lo; 127.0.0.1 elsewhere) and each container one free TCP
-// port. Every containerPort and probe port of a container maps to that one
-// port, because the probe server listens on $PORT only; so port 80 in a
-// manifest works without root. The map is recorded in the pod annotation
-// PortsAnnotation, and PodAddress reads it.
+// # Scheduling
 //
-// Deletion: a pod with metadata.deletionTimestamp set has its containers
-// stopped (SIGTERM, the grace period, SIGKILL) and is then deleted with grace
-// period 0. A pod that disappears from the store is stopped too.
+// A pod with no spec.nodeName (and the default scheduler) is bound to
+// Options.NodeName through the pods/binding subresource, with the
+// scheduler's "Scheduled" event; a pod already bound to that node is run as
+// it is.
+//
+// # Addresses
+//
+// Each pod gets its own loopback IP (127.0.x.y on Linux, where all of 127/8
+// reaches lo; 127.0.0.1 elsewhere) and each container one free TCP port,
+// passed to the child as PORT. Every containerPort and probe port of a
+// container maps to that one port, because the probe server listens on
+// $PORT only; so port 80 in a manifest works without root. The map is
+// recorded in the pod annotation PortsAnnotation and the IP in IPAnnotation
+// before binding, and PodAddress reads them. Probes are sent to the pod IP
+// and the manifest's port, as the kubelet sends them, and dialled on the
+// mapped port, so their events name the manifest's address.
+//
+// # Deletion and shutdown
+//
+// A pod with metadata.deletionTimestamp has its containers stopped
+// (SIGTERM, the deletion's grace period, SIGKILL; a Killing event), its
+// terminal status written, and is then deleted with grace period 0. A pod
+// that disappears from the store is stopped too. When Run's context ends,
+// every container gets SIGTERM and, after Options.ShutdownGracePeriod,
+// SIGKILL; Run returns once every child is reaped. On Linux children also
+// die with the lab process itself, even on SIGKILL (a parent-death signal,
+// see spawn_linux.go).
+//
+// # Not modelled
+//
+// Init containers (skipped, with a warning event), exec and gRPC probes
+// (counted as passing, with a ProbeWarning event), the probe workers' random
+// start delay after a kubelet restart, the pod workers' jitter on back-off
+// requeues, images (every container runs the probe server; imageID is
+// "lab://<image>"), resources, volumes and a container's termination
+// message.
 package kubelet
