@@ -584,3 +584,9 @@ func TestRolloutEndpoints(t *testing.T) {
 		"2   prober-foo-764cf9f454      1.0.2          1     0     0  newest",
 	)
 }
+
+func TestLoadingShowsWhyNotSynced(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, kube.Batch{Conn: &kube.Conn{State: kube.Forbidden,
+		Detail: `list pods: pods is forbidden: User "viewer" cannot list resource "pods" in API group "" in the namespace "default"`}})
+	mustContain(t, screen(t, m), "Loading", "(forbidden)", `cannot list resource "pods"`, `in the namespace "default"`)
+}

@@ -127,7 +127,9 @@ func (m *model) loadingView() string {
 		"  Loading: waiting for the watch caches to sync (" + m.state.conn.State.String() + ")…",
 	}
 	if d := m.state.conn.Detail; d != "" {
-		lines = append(lines, "  "+sanitize(d))
+		for _, l := range wrapLines(d, max(m.w-4, 20), 6) {
+			lines = append(lines, "  "+l)
+		}
 	}
 	return block(lines, m.w, m.bodyH)
 }
