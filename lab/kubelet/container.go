@@ -262,6 +262,16 @@ func (pw *podWorker) stop(in *instance, grace time.Duration, limit time.Duration
 	case <-t.C():
 		pw.k.tickHandled()
 	case <-limitC:
+	case <-pw.k.stopping:
+		// The lab is ending during a kill: it gets the shutdown's
+		// grace, not the rest of the pod's.
+		st := time.NewTimer(pw.k.opts.ShutdownGracePeriod)
+		defer st.Stop()
+		select {
+		case <-in.waitDone:
+			return
+		case <-st.C:
+		}
 	}
 	_ = signalGroup(in.proc, syscall.SIGKILL)
 	<-in.waitDone

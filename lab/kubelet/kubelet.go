@@ -49,6 +49,9 @@ type Kubelet struct {
 	backoff  *flowcontrol.Backoff
 	children sync.WaitGroup
 
+	// stopping is closed when Run's context ends.
+	stopping chan struct{}
+
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
 
@@ -114,8 +117,9 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 		spawner: defaultSpawner,
 		// No jitter: the kubelet's crash-loop back-off has none
 		// (pkg/kubelet/kubelet.go flowcontrol.NewBackOff).
-		backoff: flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),
-		workers: map[types.UID]*podWorker{},
+		backoff:  flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),
+		workers:  map[types.UID]*podWorker{},
+		stopping: make(chan struct{}),
 	}
 	if tc, ok := opts.Clock.(tickCounter); ok {
 		tc.CountTicks(&k.pending)
@@ -128,6 +132,7 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 
 // Run schedules and runs pods until ctx ends, then stops every container
 // (SIGTERM, the grace period, SIGKILL) and returns once all children are gone.
+// Call it once.
 func (k *Kubelet) Run(ctx context.Context) error {
 	stopEvents := make(chan struct{})
 	go k.recorder.run(stopEvents)
@@ -151,6 +156,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	<-ctx.Done()
+	close(k.stopping)
 	factory.Shutdown()
 
 	k.mu.Lock()

@@ -148,3 +148,25 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }
+
+// A lab that ends while a container is being killed for a failed liveness
+// probe does not wait out the pod's grace period.
+func TestRunEndsDuringALivenessKill(t *testing.T) {
+	e := start(t, true)
+	p := pod("stuck", map[string]string{"DRAIN_DELAY_SECS": "100"})
+	pr := httpProbe("/healthz", 80)
+	pr.InitialDelaySeconds, pr.PeriodSeconds, pr.FailureThreshold = 1, 1, 1
+	p.Spec.Containers[0].LivenessProbe = pr
+	p.Spec.TerminationGracePeriodSeconds = ptr(int64(3600))
+	e.create(p)
+	got := e.listening("stuck")
+	addr, _ := PodAddress(got, 80)
+	e.settle()
+	e.post(got, "/healthz/fail")
+	e.fake.Step(time.Second)
+	e.waitEvent("stuck", reasonKilling, "Container c failed liveness probe, will be restarted")
+	e.stopKubelet() // fails the test if Run takes 30 s
+	if !closed(addr) {
+		t.Errorf("%s still served after Run returned", addr)
+	}
+}
