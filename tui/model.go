@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -98,6 +99,12 @@ func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *
 		after: func(d time.Duration, msg tea.Msg) tea.Cmd {
 			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 		},
+	}
+	if !color {
+		// bubbles' help has coloured defaults; NO_COLOR means none at all.
+		plain := lipgloss.NewStyle()
+		m.help.Styles = help.Styles{Ellipsis: plain, ShortKey: plain, ShortDesc: plain, ShortSeparator: plain,
+			FullKey: plain, FullDesc: plain, FullSeparator: plain}
 	}
 	m.pods = newPodsPane(&m.st, &m.keys)
 	m.pods.focused = true

@@ -501,7 +501,11 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
 		b.WriteByte(' ')
 	}
 	if !r.changedAt.IsZero() && now.Sub(r.changedAt) < changedFor {
-		b.WriteByte('!')
+		if selected {
+			b.WriteByte('!')
+		} else {
+			b.WriteString(p.st.Bad.Render("!"))
+		}
 	} else {
 		b.WriteByte(' ')
 	}

@@ -3,13 +3,16 @@ package tui
 import (
 	"errors"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -589,4 +592,23 @@ func TestLoadingShowsWhyNotSynced(t *testing.T) {
 	m, _ := newTestModel(t, 80, 24, kube.Batch{Conn: &kube.Conn{State: kube.Forbidden,
 		Detail: `list pods: pods is forbidden: User "viewer" cannot list resource "pods" in API group "" in the namespace "default"`}})
 	mustContain(t, screen(t, m), "Loading", "(forbidden)", `cannot list resource "pods"`, `in the namespace "default"`)
+}
+
+// TestNoColor: with colour off (NO_COLOR) the screen carries no colour
+// codes even on a true-colour terminal, and the markers still say it all.
+func TestNoColor(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	for _, color := range []bool{true, false} {
+		m := newModel(t.Context(), Options{Source: newFakeSource(), Actions: &fakeActions{}, Namespace: "default", Now: fixedNow}, color, nil)
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+		m.Update(batchMsg(seedBatch()))
+		press(t, m, "2")
+		v := m.View()
+		hasColor := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|38;|48;)[0-9;]*m`).MatchString(v)
+		if hasColor != color {
+			t.Errorf("color=%v: colour codes present = %v", color, hasColor)
+		}
+		mustContain(t, ansi.Strip(v), "CrashLoopBackOff", "0/1", "KR", ">  prober-foo")
+	}
 }
