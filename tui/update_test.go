@@ -58,7 +58,7 @@ func TestHeader(t *testing.T) {
 		batch kube.Batch
 		want  []string
 	}{
-		{"seed", seedBatch(), []string{"kind-lab", "ns default", "-l app=prober-foo", "connected", "ready 2 of 3 desired (4 pods)", "restarts 6"}},
+		{"seed", seedBatch(), []string{"kind-lab", "ns default", "-l app=prober-foo", "connected", "ready 2 of 3 desired (4 pods)", "restarts 6", "rollout prober-foo 1/3 updated"}},
 		{"no deployment", kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", t0, ready(t0)))}}, []string{"ready 1 of 1 pods", "restarts 0"}},
 		{"disconnected", kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Disconnected, Detail: "dial tcp 127.0.0.1:6443: connect: connection refused"}},
 			[]string{"disconnected, reconnecting: dial tcp 127.0.0.1:6443"}},

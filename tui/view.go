@@ -90,6 +90,18 @@ func (m *model) headerView() string {
 		l2.WriteString("   ")
 		l2.WriteString(m.st.Chaos.Render(fmt.Sprintf("CHAOS every %s: %d crashed (C stops)", m.chaos.every, m.chaos.crashes)))
 	}
+	for _, d := range sortedValues(s.deploys) {
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		// A rollout is under way while not every replica runs the new
+		// template or old ones are still around (kubectl rollout status
+		// waits on the same numbers).
+		if st := d.Status; st.UpdatedReplicas < want || st.Replicas > st.UpdatedReplicas {
+			fmt.Fprintf(&l2, "   rollout %s %d/%d updated", d.Name, st.UpdatedReplicas, want)
+		}
+	}
 	return fit(line1, m.w) + "\n" + fit(l2.String(), m.w)
 }
 
