@@ -139,6 +139,13 @@ func (s *Store) react(action k8stesting.Action) (bool, runtime.Object, error) {
 	case "patch":
 		obj, err := s.patch(action.(k8stesting.PatchAction))
 		return true, obj, err
+	case "list":
+		a, ok := action.(k8stesting.ListActionImpl)
+		if !ok {
+			return false, nil, nil
+		}
+		obj, err := s.list(a)
+		return true, obj, err
 	case "delete":
 		a := action.(k8stesting.DeleteAction)
 		var opts metav1.DeleteOptions
@@ -505,11 +512,15 @@ func (s *Store) watch(action k8stesting.Action) (bool, watch.Interface, error) {
 	if w, ok := action.(k8stesting.WatchActionImpl); ok {
 		opts = w.ListOptions
 	}
+	sel, err := parseSelector(opts)
+	if err != nil {
+		return true, nil, err
+	}
 	inner, err := s.tracker.Watch(action.GetResource(), action.GetNamespace(), opts)
 	if err != nil {
 		return true, nil, err
 	}
-	return true, newBuffered(inner), nil
+	return true, newBuffered(inner, newFilter(sel)), nil
 }
 
 // structField returns obj's exported struct field name, or nil.

@@ -11,14 +11,15 @@ import (
 // tracker's RaceFreeFakeWatcher panics with "channel full" when 100 events
 // are unread (k8s.io/apimachinery/pkg/watch/watch.go).
 type buffered struct {
-	inner watch.Interface
-	out   chan watch.Event
-	stop  chan struct{}
-	once  sync.Once
+	inner  watch.Interface
+	filter *filter // the watch's selectors; nil passes everything
+	out    chan watch.Event
+	stop   chan struct{}
+	once   sync.Once
 }
 
-func newBuffered(inner watch.Interface) *buffered {
-	b := &buffered{inner: inner, out: make(chan watch.Event), stop: make(chan struct{})}
+func newBuffered(inner watch.Interface, f *filter) *buffered {
+	b := &buffered{inner: inner, filter: f, out: make(chan watch.Event), stop: make(chan struct{})}
 	go b.run()
 	return b
 }
@@ -41,7 +42,9 @@ func (b *buffered) run() {
 				in = nil
 				continue
 			}
-			queue = append(queue, ev)
+			if ev, ok = b.filter.apply(ev); ok {
+				queue = append(queue, ev)
+			}
 		case send <- next:
 			queue[0] = watch.Event{}
 			queue = queue[1:]
