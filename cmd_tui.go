@@ -42,6 +42,11 @@ The screen belongs to the dashboard: logs, including client-go's, go to
 				if err != nil {
 					return err
 				}
+				// Checked after the config so a wrong flag is reported
+				// first; without a terminal the lines of watch are the way.
+				if !onTerminal() {
+					return usagef("the dashboard needs a terminal; without one use: proberctl watch (same flags)")
+				}
 				client, err := kubernetes.NewForConfig(cc.REST)
 				if err != nil {
 					return fmt.Errorf("kubernetes client: %w", err)

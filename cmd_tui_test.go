@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTuiCommandUsage(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	// A kubeconfig that loads (nothing listens there): only the missing
+	// terminal stops the command.
+	kc := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: demo}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr []string
+	}{
+		{name: "help teaches", args: []string{"tui", "--help"}, code: 0,
+			stdout: []string{"--log-file", "--mouse", "--resolve-host", "--selector", "NO_COLOR", "c crash"}},
+		{name: "no arguments", args: []string{"tui", "pods"}, code: 2, stderr: []string{"tui takes no arguments"}},
+		{name: "no cluster points at the lab", args: []string{"tui"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
+		{name: "bad selector", args: []string{"tui", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
+		{name: "no terminal points at watch", args: []string{"tui", "--kubeconfig", kc}, code: 2, stderr: []string{"needs a terminal", "proberctl watch"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), tc.args, &out, &errb); code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+				}
+			}
+		})
+	}
+}
