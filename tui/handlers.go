@@ -204,7 +204,7 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	if ch.events || m.pods.selKey != sel {
 		m.rebuildEvents()
 	}
-	if ch.rollout || ch.pods {
+	if ch.rollout { // endpoints come from slices, not from pods
 		m.rollout.rebuild(m.state)
 	}
 	if m.focus == focusDetail && ch.podKeys[m.detail.key] {
