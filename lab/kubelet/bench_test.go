@@ -30,9 +30,11 @@ func BenchmarkHundredPods(b *testing.B) {
 		pods   = 100
 		window = 20 * time.Second
 	)
+	bin := buildProberctl(b)
+	b.ResetTimer()
 	for range b.N {
 		st := store.New(store.Options{})
-		k := New(st.Client(), Options{ServerArgv: []string{proberctl, "serve"}})
+		k := New(st.Client(), Options{ServerArgv: []string{bin, "serve"}})
 		type key struct {
 			pod, container string
 			typ            probeType

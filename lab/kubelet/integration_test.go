@@ -22,7 +22,7 @@ func TestRealAPIServerAcceptsWhatTheKubeletWrites(t *testing.T) {
 	cp := kubetest.Start(t)
 	ns := cp.Namespace(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	k := New(cp.Client, Options{ServerArgv: []string{proberctl, "serve"}})
+	k := New(cp.Client, Options{ServerArgv: []string{buildProberctl(t), "serve"}})
 	done := make(chan error, 1)
 	go func() { done <- k.Run(ctx) }()
 	defer func() {

@@ -23,8 +23,14 @@ import (
 )
 
 // proberctl is the binary built once for the package's tests; every
-// container runs "proberctl serve".
-var proberctl string
+// container runs "proberctl serve". It is built on first use (see
+// serverArgv), so unit tests and fuzzing do not wait for it.
+var (
+	binDir    string
+	proberctl string
+	buildOnce sync.Once
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
@@ -41,14 +47,25 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	proberctl = filepath.Join(dir, "proberctl")
-	build := exec.Command("go", "build", "-o", proberctl, "github.com/proberctl/proberctl")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build proberctl for the kubelet tests: %v\n", err)
-		return 1
-	}
+	binDir = dir
 	return m.Run()
+}
+
+// buildProberctl builds the binary once per test process.
+func buildProberctl(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		proberctl = filepath.Join(binDir, "proberctl")
+		build := exec.Command("go", "build", "-o", proberctl, "github.com/proberctl/proberctl")
+		out, err := build.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build proberctl for the kubelet tests: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return proberctl
 }
 
 // env is one kubelet on one in-memory API, as the lab runs it.
@@ -81,7 +98,7 @@ func start(t *testing.T, fake bool) *env {
 	st := store.New(store.Options{Clock: clk})
 	t.Cleanup(st.Close)
 	e.client = st.Client()
-	e.k = New(e.client, Options{ServerArgv: []string{proberctl, "serve"}, Clock: clk})
+	e.k = New(e.client, Options{ServerArgv: []string{buildProberctl(t), "serve"}, Clock: clk})
 	e.k.trace = func(tr probeTrace) {
 		e.mu.Lock()
 		e.traces = append(e.traces, tr)
