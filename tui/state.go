@@ -116,7 +116,6 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 			}
 		case kube.KindEvent:
 			ch.events = true
-			s.applyEvent(d, now)
 		case kube.KindReplicaSet:
 			ch.rollout = true
 			applyObj(s.rs, d)
@@ -132,6 +131,13 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 			if svc, ok := d.Obj.(*corev1.Service); ok && d.Type == kube.Upsert && s.firstService == "" {
 				s.firstService = svc.Name
 			}
+		}
+	}
+	// Events after pods: an event draws on its pod's timeline, and the
+	// first batch may list an event before the pod it is about.
+	for _, d := range b.Deltas {
+		if d.Kind == kube.KindEvent {
+			s.applyEvent(d, now)
 		}
 	}
 	// Prune only what this batch touched; pruneAll sweeps the rest now and

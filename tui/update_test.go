@@ -612,3 +612,15 @@ func TestNoColor(t *testing.T) {
 		mustContain(t, ansi.Strip(v), "CrashLoopBackOff", "0/1", "KR", ">  prober-foo")
 	}
 }
+
+func TestEventBeforeItsPodInOneBatch(t *testing.T) {
+	p := pod("p", t0.Add(-time.Minute))
+	m, _ := newTestModel(t, 80, 24, kube.Batch{Synced: true, Deltas: []kube.Delta{
+		event("ev", "p", "Warning", "Unhealthy", "Readiness probe failed", 1, t0.Add(-10*time.Second)),
+		podDelta(p),
+	}})
+	h := m.state.hist["default/p"]
+	if h == nil || len(h.marks) != 1 || h.marks[0].kind != markProbe {
+		t.Fatalf("the probe failure listed before its pod was lost: %+v", h)
+	}
+}
