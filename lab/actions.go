@@ -108,6 +108,13 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 		var lines []string
 		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, objs)
 		r.Body = strings.Join(lines, "\n")
+		if err == nil {
+			// A Service whose node port cannot be opened is accepted by
+			// the API; say so here rather than only in its events.
+			if serr := a.l.svc.SyncAll(ctx); serr != nil {
+				err = fmt.Errorf("applied, but %w", serr)
+			}
+		}
 	}
 	r.Latency = time.Since(start)
 	r.Err = err

@@ -458,3 +458,24 @@ func TestDeleteIsReplaced(t *testing.T) {
 		t.Errorf("no Killing \"Stopping container prober-foo\" event for %s", victim.Name)
 	}
 }
+
+// TestApplyServiceOnBusyPort: applying a Service whose node port another
+// program holds reports it in the action's result.
+func TestApplyServiceOnBusyPort(t *testing.T) {
+	t.Parallel()
+	file, _ := stage1(t, "0")
+	l := startLab(t, file)
+	port := freeNodePort(t)
+	hold, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	svc := loadDemo(t, demo.Service).service
+	svc.Name = "other"
+	svc.Spec.Ports[0].NodePort = port
+	r := l.Actions().Apply(context.Background(), write(t, "other.yaml", svc))
+	if r.Err == nil || !strings.Contains(r.Err.Error(), fmt.Sprintf("node port %d", port)) || r.Body != "service/other created" {
+		t.Errorf("apply onto a busy node port: %+v", r)
+	}
+}
