@@ -161,6 +161,7 @@ func (r *recorder) write(e event) {
 	if e.component == schedulerComponent {
 		ev.Source.Host = ""
 		ev.ReportingInstance = schedulerComponent
+		ev.Action = "Binding" // schedule_one.go records the binding action
 	}
 	created, err := events.Create(ctx, ev, metav1.CreateOptions{})
 	if err != nil {
