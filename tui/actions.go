@@ -87,6 +87,18 @@ func (m *model) openDetail() tea.Cmd {
 	return m.run(r.key, func(ctx context.Context, a kube.Actions) kube.Result { return a.Info(ctx, t) })
 }
 
+// refreshInfo asks /info again for the pod the detail view shows.
+func (m *model) refreshInfo() tea.Cmd {
+	r := m.state.pods[m.detail.key]
+	if r == nil {
+		return m.noPod("info")
+	}
+	m.detail.info = nil
+	m.detail.rebuild(r, m.now())
+	t := m.target(r)
+	return m.run(r.key, func(ctx context.Context, a kube.Actions) kube.Result { return a.Info(ctx, t) })
+}
+
 func (m *model) askResolve() tea.Cmd {
 	r := m.pods.selected()
 	if r == nil {

@@ -120,6 +120,8 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.askResolve()
 	case key.Matches(msg, k.Healthz):
 		return m.podAction("healthz", func(ctx context.Context, a kube.Actions, t kube.Target) kube.Result { return a.Healthz(ctx, t) })
+	case key.Matches(msg, k.Info) && m.focus == focusDetail:
+		return m.refreshInfo()
 	case key.Matches(msg, k.Info):
 		return m.podAction("info", func(ctx context.Context, a kube.Actions, t kube.Target) kube.Result { return a.Info(ctx, t) })
 	case key.Matches(msg, k.Delete):

@@ -352,6 +352,12 @@ func TestDetailShowsInfoAndDefaults(t *testing.T) {
 		"Ready                      False",
 		`"hostname": "prober-foo-67b66bdbf7-hw78w",`,
 	)
+	// i in the detail view asks /info again for that pod.
+	press(t, m, "i")
+	if got := fa.Calls(); len(got) != 2 || got[1] != got[0] {
+		t.Fatalf("i in detail called %v, want a second info of the same pod", got)
+	}
+	mustContain(t, screen(t, m), `"hostname": "prober-foo-67b66bdbf7-hw78w",`)
 	press(t, m, "esc")
 	if m.focus != focusPods {
 		t.Fatalf("esc left focus at %v", m.focus)
