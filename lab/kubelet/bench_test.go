@@ -92,9 +92,21 @@ func BenchmarkHundredPods(b *testing.B) {
 		}
 		ready := 0
 		for _, p := range list.Items {
+			ok := false
 			for _, c := range p.Status.Conditions {
 				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-					ready++
+					ok = true
+				}
+			}
+			if ok {
+				ready++
+				continue
+			}
+			b.Logf("not ready at the end: %s %s", p.Name, statusSummary(&p))
+			evs, _ := st.Client().CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+			for _, ev := range evs.Items {
+				if ev.InvolvedObject.Name == p.Name {
+					b.Logf("  %s %s %s (x%d)", ev.Type, ev.Reason, ev.Message, ev.Count)
 				}
 			}
 		}
