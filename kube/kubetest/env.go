@@ -136,12 +136,12 @@ func binaries(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv(EnvControlPlane)
 	if dir == "" {
-		skipOrFail(t, "kubetest: integration test skipped: "+EnvControlPlane+" is not set; run `make test`, which builds kube-apiserver and etcd (first run only) and sets it")
+		skipOrFail(t, EnvControlPlane+" is not set; run `make test`, which builds kube-apiserver and etcd (first run only) and sets it")
 	}
 	for _, name := range []string{"etcd", "kube-apiserver"} {
 		path := filepath.Join(dir, name)
 		if fi, err := os.Stat(path); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			skipOrFail(t, fmt.Sprintf("kubetest: integration test skipped: no executable %s in %s=%s; run `make controlplane`", name, EnvControlPlane, dir))
+			skipOrFail(t, fmt.Sprintf("no executable %s in %s=%s; run `make controlplane`", name, EnvControlPlane, dir))
 		}
 	}
 	return dir
@@ -150,9 +150,9 @@ func binaries(t testing.TB) string {
 func skipOrFail(t testing.TB, msg string) {
 	t.Helper()
 	if os.Getenv(EnvRequireIntegration) == "1" {
-		t.Fatal(msg + " (" + EnvRequireIntegration + "=1 makes this a failure)")
+		t.Fatal("kubetest: " + msg + "; " + EnvRequireIntegration + "=1 makes this a failure, not a skip")
 	}
-	t.Skip(msg)
+	t.Skip("kubetest: integration test skipped: " + msg)
 }
 
 // start starts etcd and kube-apiserver from bin and waits until the

@@ -60,10 +60,10 @@ type Host struct {
 func New(t testing.TB) *Host {
 	t.Helper()
 	if uid := os.Geteuid(); uid != 0 {
-		skipOrFail(t, fmt.Sprintf("netns: test skipped: creating network namespaces needs root (running as uid %d)", uid))
+		skipOrFail(t, fmt.Sprintf("creating network namespaces needs root (running as uid %d)", uid))
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		skipOrFail(t, "netns: test skipped: the ip command (iproute2) is not installed")
+		skipOrFail(t, "the ip command (iproute2) is not installed")
 	}
 	sweepStale()
 
@@ -174,9 +174,9 @@ func skipOrFail(t testing.TB, msg string) {
 	t.Helper()
 	// The same variable and rule as package kubetest.
 	if os.Getenv("PROBERCTL_REQUIRE_INTEGRATION") == "1" {
-		t.Fatal(msg + " (PROBERCTL_REQUIRE_INTEGRATION=1 makes this a failure)")
+		t.Fatal("netns: " + msg + "; PROBERCTL_REQUIRE_INTEGRATION=1 makes this a failure, not a skip")
 	}
-	t.Skip(msg)
+	t.Skip("netns: test skipped: " + msg)
 }
 
 // Where the /30s come from: 10.0.0.0/8 minus 10.0.0.0/16, which holds the
