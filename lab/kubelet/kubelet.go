@@ -52,8 +52,9 @@ type Kubelet struct {
 	// stopping is closed when Run's context ends.
 	stopping chan struct{}
 
-	mu      sync.Mutex
-	workers map[types.UID]*podWorker
+	mu       sync.Mutex
+	workers  map[types.UID]*podWorker
+	finished map[types.UID]struct{} // pods whose worker ended: UIDs are never reused
 
 	// trace, when set (tests, benchmarks), sees every probe worker tick.
 	trace func(probeTrace)
@@ -119,6 +120,7 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 		// (pkg/kubelet/kubelet.go flowcontrol.NewBackOff).
 		backoff:  flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),
 		workers:  map[types.UID]*podWorker{},
+		finished: map[types.UID]struct{}{},
 		stopping: make(chan struct{}),
 	}
 	if tc, ok := opts.Clock.(tickCounter); ok {
@@ -187,6 +189,9 @@ func (k *Kubelet) observe(ctx context.Context, obj any) {
 		w.update(pod)
 		return
 	}
+	if _, ok := k.finished[pod.UID]; ok {
+		return // an update queued before its worker ended
+	}
 	if pod.Spec.NodeName != "" && pod.Spec.NodeName != k.opts.NodeName {
 		return // another node's
 	}
@@ -207,6 +212,7 @@ func (k *Kubelet) observe(ctx context.Context, obj any) {
 		k.mu.Lock()
 		if k.workers[pod.UID] == w && ctx.Err() == nil {
 			delete(k.workers, pod.UID)
+			k.finished[pod.UID] = struct{}{}
 		}
 		k.mu.Unlock()
 	}()
