@@ -431,7 +431,9 @@ func TestScale(t *testing.T) {
 		slices.Sort(w)
 		return slices.Equal(got, w), fmt.Sprint(got)
 	})
-	if got := len(eventMessages(ctx, t, c, "SuccessfulDelete")); got != 3 {
-		t.Errorf("%d SuccessfulDelete events, want 3", got)
-	}
+	// Events are written after the pods are deleted, so wait for them too.
+	waitFor(t, "3 SuccessfulDelete events", func() (bool, string) {
+		got := eventMessages(ctx, t, c, "SuccessfulDelete")
+		return len(got) == 3, fmt.Sprint(got)
+	})
 }
