@@ -47,6 +47,10 @@ type Config struct {
 	ResolveTimeout  time.Duration
 	LogRequests     bool
 
+	// MaxProcs is GOMAXPROCS when set in the environment, else 0; the
+	// command then sets 1 (see cmd_serve.go for why).
+	MaxProcs int
+
 	// Identity, shown by GET /, /resolve and /info.
 	Hostname  string // HOSTNAME, else os.Hostname()
 	PodIP     string // POD_IP, else IP_ADDRESS
@@ -182,6 +186,13 @@ func Knobs() []Knob {
 				}
 				c.LogRequests = b
 				return nil
+			}},
+		{Env: "GOMAXPROCS", Default: "1",
+			Usage: "CPUs the server's Go runtime uses at once; one serves probes faster next to other busy processes",
+			apply: func(c *Config, raw string) error {
+				n, err := parseInt(raw, 1, 1024, "a whole number of CPUs from 1 to 1024")
+				c.MaxProcs = n
+				return err
 			}},
 		{Env: "HOSTNAME", Default: "the machine's host name",
 			Usage: "name shown by GET /, /resolve and /info (Kubernetes sets it to the pod name)",

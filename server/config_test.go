@@ -87,6 +87,8 @@ func TestLoadBad(t *testing.T) {
 		{"RESOLVE_TIMEOUT_SECS", "0", "want a number of seconds above 0"},
 		{"LOG_REQUESTS", "maybe", "want true or false"},
 		{"DRAIN_DELAY_SECS", "-0.5", "not a negative number"},
+		{"GOMAXPROCS", "0", "want a whole number of CPUs from 1 to 1024"},
+		{"GOMAXPROCS", "all", "want a whole number of CPUs"},
 	} {
 		_, err := Load(nil, envOf(map[string]string{tc.env: tc.value}))
 		var ce *ConfigError

@@ -562,11 +562,22 @@ func TestProcessImageBinary(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Version != testVersion || info.PodIP != "10.9.8.7" || info.Hostname != "prober-foo-abc" {
+	if info.Version != testVersion || info.PodIP != "10.9.8.7" || info.Hostname != "prober-foo-abc" || info.GOMAXPROCS != 1 {
 		t.Fatalf("/info = %+v", info)
 	}
 	l := p.waitLog("starting", time.Second)
 	if l["version"] != testVersion || l["hostname"] != "prober-foo-abc" {
 		t.Fatalf("start log %v", l)
+	}
+
+	// GOMAXPROCS set by hand wins over the server's default of 1.
+	p = startServe(t, map[string]string{"GOMAXPROCS": "2"})
+	resp, err = http.Get(p.url() + "/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.GOMAXPROCS != 2 {
+		t.Fatalf("GOMAXPROCS=2: /info gomaxprocs %d, %v", info.GOMAXPROCS, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -379,6 +380,7 @@ type Info struct {
 	StartTime     time.Time         `json:"start_time"`
 	UptimeSeconds float64           `json:"uptime_seconds"`
 	RandomSeed    uint64            `json:"random_seed"`
+	GOMAXPROCS    int               `json:"gomaxprocs"`
 	Knobs         map[string]string `json:"knobs"`
 	State         controlState      `json:"state"`
 }
@@ -401,6 +403,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		StartTime:     s.start.UTC(),
 		UptimeSeconds: math.Round(time.Since(s.start).Seconds()*1000) / 1000,
 		RandomSeed:    s.seed,
+		GOMAXPROCS:    runtime.GOMAXPROCS(0),
 		Knobs:         s.cfg.Knobs,
 		State:         s.control(),
 	})

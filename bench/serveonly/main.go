@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/proberctl/proberctl/server"
@@ -26,6 +27,9 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Version = "serveonly"
+	if cfg.MaxProcs == 0 {
+		runtime.GOMAXPROCS(1) // as proberctl serve does
+	}
 	err = server.New(cfg, slog.New(slog.NewJSONHandler(os.Stdout, nil))).Run(ctx)
 	var crash *server.ExitError
 	switch {
