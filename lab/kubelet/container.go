@@ -27,6 +27,7 @@ type instance struct {
 	startedAt  time.Time
 	finishedAt time.Time
 	exited     bool
+	reported   bool // seen by a relist (or exited): the status shows it
 	exitCode   int32
 	reason     string // "Completed", "Error", "StartError"
 	message    string
@@ -42,6 +43,9 @@ type containerState struct {
 	// waiting is the kubelet's reasonCache entry: why the last attempt to
 	// start did not happen (CrashLoopBackOff), cleared by a start.
 	waiting *corev1.ContainerStateWaiting
+	// lastStatus is the status last generated for the container, shown
+	// until a relist reports a newly started run.
+	lastStatus *corev1.ContainerStatus
 }
 
 func newContainerID() string {
@@ -200,6 +204,7 @@ func (pw *podWorker) spawn(pod *corev1.Pod, c *containerState, attempt int) *ins
 		code, reason := exitStatus(cmd.ProcessState, err)
 		pw.mu.Lock()
 		in.exited = true
+		in.reported = true // a relist sees the run and its end together
 		in.finishedAt = pw.k.clock.Now()
 		in.exitCode = code
 		in.reason = reason
@@ -214,6 +219,7 @@ func (pw *podWorker) spawn(pod *corev1.Pod, c *containerState, attempt int) *ins
 // container with reason StartError and exit code 128.
 func (pw *podWorker) endEarly(in *instance, err error) {
 	in.exited = true
+	in.reported = true
 	in.finishedAt = in.startedAt
 	in.exitCode = 128
 	in.reason = "StartError"

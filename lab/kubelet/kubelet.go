@@ -93,6 +93,7 @@ type probeTrace struct {
 	Type      probeType
 	At        time.Time
 	What      string // "initial delay", "probed success", ...
+	Cause     string // what ran the probe: "first", "tick" or "trigger"
 }
 
 // New returns a kubelet for client; Run starts it.
@@ -229,6 +230,6 @@ func (k *Kubelet) forget(pod *corev1.Pod) {
 
 func (k *Kubelet) traceProbe(w *probeWorker, at time.Time, what string) {
 	if k.trace != nil {
-		k.trace(probeTrace{Pod: w.pw.key, Container: w.container.Name, Type: w.typ, At: at, What: what})
+		k.trace(probeTrace{Pod: w.pw.key, Container: w.container.Name, Type: w.typ, At: at, What: what, Cause: w.cause})
 	}
 }

@@ -288,10 +288,15 @@ func containerStatus(p *corev1.Pod) corev1.ContainerStatus {
 func running(p *corev1.Pod) bool { return containerStatus(p).State.Running != nil }
 
 func httpGet(url string) (int, error) {
-	res, err := http.Get(url)
+	res, err := testHTTP.Get(url)
 	if err != nil {
 		return 0, err
 	}
 	res.Body.Close()
 	return res.StatusCode, nil
 }
+
+// testHTTP talks to the containers without keeping connections: a restarted
+// container listens on the same port, and a pooled connection to the run
+// before would fail.
+var testHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}

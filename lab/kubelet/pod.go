@@ -32,6 +32,12 @@ const (
 	// back-off's end, but at least every resync interval (syncFrequency,
 	// default 1m), and each such sync records a BackOff event.
 	resyncInterval = time.Minute
+	// pkg/kubelet/kubelet.go genericPlegRelistPeriod: the kubelet learns
+	// that a container it started is running at the next relist of the
+	// runtime, so the status shows it up to a second later; until then it
+	// still shows what came before (ContainerCreating, or the last run's
+	// Error or Completed), as on a real node.
+	relistPeriod = time.Second
 )
 
 // podWorker owns one pod: its containers, probe workers and status. Its
@@ -60,6 +66,7 @@ type podWorker struct {
 	startTime   time.Time
 	scheduledAt time.Time
 	backoffAt   time.Time // next wake-up for a back-off, zero if none
+	relistAt    time.Time // next relist reporting started containers, zero if none
 }
 
 type resultKey struct {
@@ -243,8 +250,17 @@ func (pw *podWorker) run(ctx context.Context) {
 
 	var timer clock.Timer
 	handled := pw.k.idle // the first sync's wake-up
+	relistOnly := false
 	for {
-		finished := pw.sync(ctx)
+		var finished bool
+		if relistOnly {
+			// A relist that changes nothing else does not sync
+			// the pod (no BackOff event for it).
+			pw.relist()
+			pw.writeStatus(ctx)
+		} else {
+			finished = pw.sync(ctx)
+		}
 		handled()
 		if finished {
 			return
@@ -254,21 +270,49 @@ func (pw *podWorker) run(ctx context.Context) {
 			timer.Stop()
 			timer = nil
 		}
-		if !pw.backoffAt.IsZero() {
-			timer = pw.k.clock.NewTimer(max(pw.backoffAt.Sub(pw.k.clock.Now()), 0))
+		if at := earliest(pw.backoffAt, pw.relistAt); !at.IsZero() {
+			timer = pw.k.clock.NewTimer(max(at.Sub(pw.k.clock.Now()), 0))
 			timerC = timer.C()
 		}
+		relistOnly = false
 		select {
 		case <-pw.wake:
 			handled = pw.k.idle
 		case <-timerC:
 			timer = nil
 			handled = pw.k.tickHandled
+			now := pw.k.clock.Now()
+			relistOnly = !pw.relistAt.IsZero() && !now.Before(pw.relistAt) &&
+				(pw.backoffAt.IsZero() || now.Before(pw.backoffAt))
 		case <-ctx.Done():
 			pw.shutdown()
 			return
 		}
 	}
+}
+
+// earliest is the earlier of two times, zero standing for none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// relist reports the containers started since the last relist, once it is
+// due.
+func (pw *podWorker) relist() {
+	if pw.relistAt.IsZero() || pw.k.clock.Now().Before(pw.relistAt) {
+		return
+	}
+	pw.relistAt = time.Time{}
+	pw.mu.Lock()
+	for _, c := range pw.containers {
+		if c.cur != nil {
+			c.cur.reported = true
+		}
+	}
+	pw.mu.Unlock()
 }
 
 // drain takes back a wake-up left when the worker ends, and makes later
@@ -450,6 +494,7 @@ func (pw *podWorker) sync(ctx context.Context) (finished bool) {
 		pw.terminate(ctx, pod)
 		return true
 	}
+	pw.relist()
 	pw.writeStatus(ctx)
 	if pw.act(pod) {
 		pw.writeStatus(ctx)
@@ -590,6 +635,9 @@ func (pw *podWorker) start(pod *corev1.Pod, c *containerState) {
 	}
 	pw.containerEvent(name, corev1.EventTypeNormal, reasonCreated, "Container created")
 	pw.containerEvent(name, corev1.EventTypeNormal, reasonStarted, "Container started")
+	if pw.relistAt.IsZero() {
+		pw.relistAt = pw.k.clock.Now().Add(relistPeriod)
+	}
 }
 
 // gracePeriod is setTerminationGracePeriod
@@ -808,6 +856,14 @@ func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
 	for _, c := range pw.containers {
 		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image}
 		in := c.cur
+		if in != nil && !in.reported {
+			// Not relisted yet: the status still says what it said.
+			if c.lastStatus != nil {
+				s.ContainerStatuses = append(s.ContainerStatuses, *c.lastStatus.DeepCopy())
+				continue
+			}
+			in = nil
+		}
 		if in == nil {
 			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
 		} else {
@@ -845,6 +901,7 @@ func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
 			}
 		}
 		s.ContainerStatuses = append(s.ContainerStatuses, cs)
+		c.lastStatus = cs.DeepCopy()
 	}
 	s.Phase = phase(pod, s.ContainerStatuses, pw.terminal)
 	if s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed {

@@ -2,7 +2,6 @@ package kubelet
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +11,70 @@ import (
 	"github.com/proberctl/proberctl/kube"
 )
 
-// listening waits until the pod's server answers on its first container, so
-// probes at fake times meet a server that is up.
+// listening waits until the current run of the pod's first container
+// answers and the status shows it running. With the fake clock it then
+// steps one second for the kubelet's relist (relistPeriod) to report the
+// run, after the server is up, so probes at fake times meet a server that
+// listens.
 func (e *env) listening(name string) *corev1.Pod {
 	e.t.Helper()
-	p := e.waitPod(name, "container running", running)
-	addr, err := PodAddress(p, 80)
-	if err != nil {
-		e.t.Fatalf("PodAddress: %v", err)
-	}
+	p := e.waitPod(name, "addresses", func(p *corev1.Pod) bool { _, err := PodAddress(p, 80); return err == nil })
+	addr, _ := PodAddress(p, 80)
 	e.waitFor("server on "+addr, func() bool {
-		res, err := http.Get("http://" + addr + "/info")
+		res, err := testHTTP.Get("http://" + addr + "/info")
 		if err != nil {
 			return false
 		}
 		res.Body.Close()
 		return true
 	})
-	return p
+	_, _, id := e.current(name)
+	if e.fake != nil {
+		e.settle()
+		if containerStatus(e.get(name)).ContainerID != id {
+			e.step(relistPeriod)
+		}
+	}
+	return e.waitPod(name, "container running", func(p *corev1.Pod) bool {
+		return running(p) && containerStatus(p).ContainerID == id
+	})
+}
+
+// current returns the attempt number of the pod's first container's
+// current run and whether it has exited, from the kubelet's own state.
+func (e *env) current(name string) (attempt int, exited bool, id string) {
+	e.k.mu.Lock()
+	var w *podWorker
+	for _, pw := range e.k.workers {
+		if pw.key == "default/"+name {
+			w = pw
+		}
+	}
+	e.k.mu.Unlock()
+	if w == nil {
+		return -1, false, ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.containers) == 0 || w.containers[0].cur == nil {
+		return -1, false, ""
+	}
+	in := w.containers[0].cur
+	return in.attempt, in.exited, in.id
+}
+
+// waitRun waits until the pod's first container is on run attempt.
+func (e *env) waitRun(name string, attempt int) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("run %d of %s", attempt, name), func() bool { a, _, _ := e.current(name); return a == attempt })
+}
+
+// waitExited waits until the current run of the pod's first container has
+// exited, and the kubelet has handled it.
+func (e *env) waitExited(name string) {
+	e.t.Helper()
+	e.waitFor("exit of "+name, func() bool { _, x, _ := e.current(name); return x })
+	e.settle()
 }
 
 // post sends a runtime control request to the pod's server.
@@ -39,7 +84,7 @@ func (e *env) post(p *corev1.Pod, path string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := http.Post("http://"+addr+path, "text/plain", nil)
+	res, err := testHTTP.Post("http://"+addr+path, "text/plain", nil)
 	if err != nil {
 		e.t.Fatalf("POST %s: %v", path, err)
 	}
@@ -103,7 +148,7 @@ func TestProbeScheduleHonoursInitialDelayAndPeriod(t *testing.T) {
 				switch {
 				case tr.What == "ticker":
 					tickerStart = tr.At
-				case strings.HasPrefix(tr.What, "probed") && tr.At.After(startedAt):
+				case strings.HasPrefix(tr.What, "probed") && tr.Cause == "tick":
 					probed = append(probed, tr.At.Sub(startedAt))
 				}
 			}
@@ -122,9 +167,9 @@ func TestReadinessThresholds(t *testing.T) {
 	e := start(t, true)
 	p := pod("thresh", nil)
 	pr := httpProbe("/healthz", 80)
-	// Delay 1 keeps the first probe off the start instant, when the
-	// server may not listen yet.
-	pr.InitialDelaySeconds, pr.PeriodSeconds = 1, 1
+	// Delay 2 keeps the probe triggered when the relist reports the
+	// container (at 1 s) from running: the ticks at 2 s and on count.
+	pr.InitialDelaySeconds, pr.PeriodSeconds = 2, 1
 	pr.SuccessThreshold, pr.FailureThreshold = 2, 3
 	p.Spec.Containers[0].ReadinessProbe = pr
 	e.create(p)
@@ -210,8 +255,9 @@ func TestReadinessConnectionRefusedEvent(t *testing.T) {
 	p := pod("refused", map[string]string{"START_WAIT_SECS": "300"})
 	p.Spec.Containers[0].ReadinessProbe = httpProbe("/healthz", 80)
 	e.create(p)
-	got := e.waitPod("refused", "running", running)
-	ip := got.Status.PodIP
+	got := e.waitPod("refused", "addresses", func(p *corev1.Pod) bool { return p.Annotations[IPAnnotation] != "" })
+	ip := got.Annotations[IPAnnotation]
+	e.step(relistPeriod) // the status shows the container: readiness is probed
 	want := fmt.Sprintf(`Readiness probe failed: Get "http://%s:80/healthz": dial tcp %s:80: connect: connection refused`, ip, ip)
 	e.waitEvent("refused", reasonUnhealthy, want)
 }

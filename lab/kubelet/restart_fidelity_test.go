@@ -31,8 +31,9 @@ func TestLivenessFailureKillsAndRestarts(t *testing.T) {
 		t.Fatalf("restarted after one failure of two: %s", statusSummary(got))
 	}
 	e.step(time.Second) // failure 2 of 2: killed (SIGTERM) and restarted at once
+	e.waitRun("live", 1)
 
-	got := e.waitPod("live", "restarted", func(p *corev1.Pod) bool { return containerStatus(p).RestartCount == 1 && running(p) })
+	got := e.listening("live")
 	cs := containerStatus(got)
 	if cs.ContainerID == firstID {
 		t.Errorf("restart kept container ID %s", cs.ContainerID)
@@ -81,7 +82,8 @@ func TestLivenessKillHonoursProbeGracePeriodThenSIGKILL(t *testing.T) {
 		t.Fatal("grace timer fired before the probe's terminationGracePeriodSeconds")
 	}
 	e.fake.Step(time.Second) // 5 s: SIGKILL
-	got := e.waitPod("grace", "restarted", func(p *corev1.Pod) bool { return containerStatus(p).RestartCount == 1 })
+	e.waitRun("grace", 1)
+	got := e.listening("grace")
 	last := containerStatus(got).LastTerminationState.Terminated
 	if last == nil || last.ExitCode != 137 || last.Reason != "Error" {
 		t.Errorf("lastState.terminated = %+v, want exit 137 (SIGKILL) Error", last)
@@ -97,30 +99,28 @@ func TestCrashLoopBackOffSequence(t *testing.T) {
 	created := e.create(p)
 	t0 := e.fake.Now()
 
-	// Watch every restart: the fake time of each new container start.
+	// Record every restart: the fake time of each new container start,
+	// read from the status while the container waits in back-off.
 	var restarts []time.Duration
 	var messages []string
 	seen := 0
 	for len(restarts) < 4 {
-		// Let the container exit (real time) and the kubelet react.
-		got := e.waitPod("crashy", "not running", func(p *corev1.Pod) bool {
-			cs := containerStatus(p)
-			return cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" || cs.State.Terminated != nil
+		// Each run crashes in real time while fake time stands; wait
+		// until the kubelet has put the latest one in back-off.
+		var got *corev1.Pod
+		e.waitFor("back-off", func() bool {
+			a, x, _ := e.current("crashy")
+			got = e.get("crashy")
+			w := containerStatus(got).State.Waiting
+			return x && w != nil && w.Reason == "CrashLoopBackOff" && int(containerStatus(got).RestartCount) == a
 		})
 		e.settle()
 		got = e.get("crashy")
 		cs := containerStatus(got)
-		if running(got) {
-			continue // restarted at once: wait for this run to crash
-		}
-		if int(cs.RestartCount) > seen {
+		if w := cs.State.Waiting; int(cs.RestartCount) > seen {
 			seen = int(cs.RestartCount)
-			start := cs.LastTerminationState.Terminated
-			if cs.State.Waiting == nil {
-				t.Fatalf("not waiting after restart %d: %s", seen, statusSummary(got))
-			}
-			restarts = append(restarts, start.StartedAt.Time.Sub(t0))
-			messages = append(messages, cs.State.Waiting.Message)
+			restarts = append(restarts, cs.LastTerminationState.Terminated.StartedAt.Time.Sub(t0))
+			messages = append(messages, w.Message)
 			cols := kube.PodStatus(got, e.fake.Now())
 			if cols.Status != "CrashLoopBackOff" {
 				t.Errorf("STATUS %q during back-off, want CrashLoopBackOff", cols.Status)
@@ -131,7 +131,6 @@ func TestCrashLoopBackOffSequence(t *testing.T) {
 			if last := cs.LastTerminationState.Terminated; last.Reason != "Error" || last.ExitCode != 1 {
 				t.Errorf("lastState.terminated %s/%d, want Error/1 (CRASH_EXIT_CODE default)", last.Reason, last.ExitCode)
 			}
-			continue
 		}
 		e.step(time.Second)
 	}
@@ -162,41 +161,33 @@ func TestCrashLoopBackOffSequence(t *testing.T) {
 }
 
 func TestBackOffResetsAfterTenMinutesRunning(t *testing.T) {
-	if testing.Short() {
-		t.Skip("steps ten fake minutes")
-	}
 	e := start(t, true)
-	p := pod("reset", nil)
-	e.create(p)
-	first := e.listening("reset")
-	e.settle()
+	e.create(pod("reset", nil))
+	e.listening("reset")
 	crash := func() {
 		t.Helper()
-		cur := e.get("reset")
-		addr, _ := PodAddress(cur, 80)
+		addr, _ := PodAddress(e.get("reset"), 80)
+		before, _, _ := e.current("reset")
 		_, _ = httpGet("http://" + addr + "/crash")
-		e.waitFor("exit", func() bool {
-			return !running(e.get("reset")) || containerStatus(e.get("reset")).RestartCount > containerStatus(cur).RestartCount
-		})
+		// The run ends; the kubelet may restart it at once.
+		e.waitFor("the crash", func() bool { a, x, _ := e.current("reset"); return x || a != before })
 		e.settle()
 	}
-	_ = first
-	crash() // restart 1: at once; back-off now 10 s
+	crash() // restart 1: at once; the back-off is now 10 s
+	e.waitRun("reset", 1)
 	e.listening("reset")
 	crash() // restart 2 waits 10 s
-	if cs := containerStatus(e.get("reset")); cs.State.Waiting == nil {
-		t.Fatalf("second crash in a row restarted at once: %s", statusSummary(e.get("reset")))
+	if a, _, _ := e.current("reset"); a != 1 {
+		t.Fatalf("second crash in a row restarted at once (run %d)", a)
 	}
 	e.step(10 * time.Second)
+	e.waitRun("reset", 2)
 	e.listening("reset")
-	// Run for more than 2 x 300 s (flowcontrol.Backoff hasExpired), then crash:
-	// the back-off starts over and the restart is immediate.
+	// Run for more than 2 x 300 s (flowcontrol.Backoff hasExpired), then
+	// crash: the back-off starts over and the restart is immediate.
 	e.step(601 * time.Second)
 	crash()
-	got := e.waitPod("reset", "restarted at once", func(p *corev1.Pod) bool { return containerStatus(p).RestartCount == 3 })
-	if !running(got) {
-		t.Errorf("after ten minutes running, a crash was not restarted at once: %s", statusSummary(got))
-	}
+	e.waitRun("reset", 3)
 }
 
 func TestStatusColumnsAsKubectlShowsThem(t *testing.T) {
@@ -218,6 +209,9 @@ func TestStatusColumnsAsKubectlShowsThem(t *testing.T) {
 			p := pod("cols", tt.env)
 			p.Spec.RestartPolicy = tt.policy
 			e.create(p)
+			if tt.wantStatus == "Running" {
+				e.listening("cols")
+			}
 			got := e.waitPod("cols", "phase "+string(tt.wantPhase), func(p *corev1.Pod) bool {
 				return p.Status.Phase == tt.wantPhase && kube.PodStatus(p, e.fake.Now()).Status == tt.wantStatus
 			})
@@ -245,6 +239,9 @@ func TestCompletedShowsBeforeImmediateRestart(t *testing.T) {
 	p := e.listening("seed")
 	addr, _ := PodAddress(p, 80)
 	_, _ = httpGet("http://" + addr + "/crash")
+	e.waitRun("seed", 1)
+	// The relist, a second later, reports the new run.
+	e.step(relistPeriod)
 	var statuses []string
 	deadline := time.After(20 * time.Second)
 	for {

@@ -1,7 +1,6 @@
 package kubelet
 
 import (
-	"net/http"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +18,7 @@ func TestSmokeRunsPodUntilReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Get("http://" + addr + "/healthz")
+	res, err := testHTTP.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

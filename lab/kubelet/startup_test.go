@@ -10,12 +10,12 @@ import (
 )
 
 // startupPod has startup, readiness and liveness probes every second; the
-// startup probe waits 1 s so the server is up when it first runs.
+// startup probe waits 2 s, past the relist that reports the container.
 func startupPod(name string, startupFailures int32) *corev1.Pod {
 	p := pod(name, nil)
 	c := &p.Spec.Containers[0]
 	c.StartupProbe = httpProbe("/healthz", 80)
-	c.StartupProbe.InitialDelaySeconds, c.StartupProbe.PeriodSeconds, c.StartupProbe.FailureThreshold = 1, 1, startupFailures
+	c.StartupProbe.InitialDelaySeconds, c.StartupProbe.PeriodSeconds, c.StartupProbe.FailureThreshold = 2, 1, startupFailures
 	c.ReadinessProbe = httpProbe("/healthz", 80)
 	c.ReadinessProbe.PeriodSeconds = 1
 	c.LivenessProbe = httpProbe("/healthz", 80)
@@ -73,7 +73,11 @@ func TestStartupProbeFailureRestarts(t *testing.T) {
 	e.step(2 * time.Second)
 	e.waitEvent("noboot", reasonKilling, "Container c failed startup probe, will be restarted")
 	e.waitEvent("noboot", reasonUnhealthy, "Startup probe failed: HTTP probe failed with statuscode: 500")
-	got := e.waitPod("noboot", "restarted", func(p *corev1.Pod) bool { return containerStatus(p).RestartCount == 1 })
+	e.waitRun("noboot", 1)
+	got := e.listening("noboot")
+	if containerStatus(got).RestartCount != 1 {
+		t.Errorf("restartCount %d after the startup kill, want 1", containerStatus(got).RestartCount)
+	}
 	if cs := containerStatus(got); cs.Started != nil && *cs.Started {
 		t.Errorf("restarted container counted as started before its startup probe: %s", statusSummary(got))
 	}

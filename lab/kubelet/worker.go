@@ -34,7 +34,8 @@ type probeWorker struct {
 	lastResult  result
 	resultRun   int
 	onHold      bool
-	warned      bool // unsupported handler reported once
+	warned      bool   // unsupported handler reported once
+	cause       string // what ran the current probe, for traces
 }
 
 func newProbeWorker(pw *podWorker, typ probeType, c corev1.Container) *probeWorker {
@@ -68,6 +69,7 @@ func (w *probeWorker) run() {
 	w.pw.k.traceProbe(w, w.clock.Now(), "ticker")
 	ticker := w.clock.NewTicker(w.period())
 	handled := k.idle // the first probe
+	w.cause = "first"
 	for {
 		more := w.doProbe()
 		handled()
@@ -80,6 +82,7 @@ func (w *probeWorker) run() {
 			return
 		case <-ticker.C():
 			handled = k.tickHandled
+			w.cause = "tick"
 		case <-w.trigger:
 			// "Updating the periodic timer to run the probe again at
 			// intervals of probeTickerPeriod starting from the moment a
@@ -88,6 +91,7 @@ func (w *probeWorker) run() {
 			w.pw.k.traceProbe(w, w.clock.Now(), "ticker")
 			ticker = w.clock.NewTicker(w.period())
 			handled = k.idle
+			w.cause = "trigger"
 		}
 	}
 	// Stopped probing (pod finished or being deleted): wait to be told,
