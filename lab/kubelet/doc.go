@@ -39,6 +39,16 @@
 // die with the lab process itself, even on SIGKILL (a parent-death signal,
 // see spawn_linux.go).
 //
+// # Status timing
+//
+// A container's start is reported at the next relist, a second later
+// (pkg/kubelet/kubelet.go genericPlegRelistPeriod), so the status shows
+// ContainerCreating, or the last run's Error or Completed, for that second
+// as on a real node; an exit is reported at once. Probe workers see a new
+// container at once (the kubelet's see it through the status manager); the
+// readiness probe the status manager triggers for a started, unready
+// container runs at the relist, as on a real node.
+//
 // # Not modelled
 //
 // Init containers (skipped, with a warning event), exec and gRPC probes
