@@ -219,6 +219,11 @@ func TestReadinessThresholds(t *testing.T) {
 	if ev.Count != 4 || ev.Type != corev1.EventTypeWarning {
 		t.Errorf("Unhealthy event: type %s count %d, want Warning 4", ev.Type, ev.Count)
 	}
+	// The correlator folds repeats into one event: firstTimestamp stays
+	// at the first failure, lastTimestamp moves to the last.
+	if !ev.LastTimestamp.After(ev.FirstTimestamp.Time) {
+		t.Errorf("Unhealthy event first %v last %v, want last after first", ev.FirstTimestamp, ev.LastTimestamp)
+	}
 	if ev.InvolvedObject.FieldPath != "spec.containers{c}" || ev.Source.Component != "kubelet" {
 		t.Errorf("Unhealthy event: fieldPath %q source %q", ev.InvolvedObject.FieldPath, ev.Source.Component)
 	}
