@@ -3,6 +3,7 @@ package kubelet
 import (
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -12,7 +13,11 @@ import (
 // forking from an arbitrary goroutine's thread would kill children whenever Go
 // retires that thread. A thread that never exits ends only with the process,
 // which is exactly when the children must die, even on SIGKILL.
+//
+// The thread starts on first use, so a process that imports the package and
+// never starts a container (every "proberctl serve" child) pins none.
 type spawner struct {
+	once sync.Once
 	reqs chan spawnReq
 }
 
@@ -21,23 +26,23 @@ type spawnReq struct {
 	done chan error
 }
 
-func newSpawner() *spawner {
-	s := &spawner{reqs: make(chan spawnReq)}
-	go func() {
-		runtime.LockOSThread()
-		// Never unlocked and never returns: see the type's comment.
-		for r := range s.reqs {
-			r.done <- r.cmd.Start()
-		}
-	}()
-	return s
-}
+var defaultSpawner = &spawner{}
 
-var defaultSpawner = newSpawner()
+func (s *spawner) loop() {
+	runtime.LockOSThread()
+	// Never unlocked and never returns: see the type's comment.
+	for r := range s.reqs {
+		r.done <- r.cmd.Start()
+	}
+}
 
 // start starts cmd in its own process group, with SIGKILL as its
 // parent-death signal.
 func (s *spawner) start(cmd *exec.Cmd) error {
+	s.once.Do(func() {
+		s.reqs = make(chan spawnReq)
+		go s.loop()
+	})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	done := make(chan error, 1)
 	s.reqs <- spawnReq{cmd: cmd, done: done}
