@@ -153,3 +153,19 @@ func TestResolvePort(t *testing.T) {
 		}
 	}
 }
+
+// HTTPS probes skip certificate verification, as the kubelet's do.
+func TestHTTPSProbeSkipsVerification(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	_, portStr, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	port, _ := strconv.Atoi(portStr)
+	g := &corev1.HTTPGetAction{Scheme: corev1.URISchemeHTTPS, Path: "/", Port: intstr.FromInt(port)}
+	req, err := httpRequest(g, &corev1.Container{}, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, msg, _ := newProber().httpProbe(noMap{}, req, time.Second); out != outcomeSuccess {
+		t.Errorf("HTTPS probe of a self-signed server: %s %s", out, msg)
+	}
+}

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,8 @@ func newProber() *prober {
 	// pkg/probe/http/http.go NewWithTLSConfig: no keep-alives, no proxy,
 	// no compression (so no Accept-Encoding header).
 	p.transport = &http.Transport{
+		// HTTPS probes do not verify the certificate (http.go New).
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
 		DisableKeepAlives:  true,
 		Proxy:              http.ProxyURL(nil),
 		DisableCompression: true,
