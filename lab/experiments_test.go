@@ -166,22 +166,23 @@ func TestSecondStage(t *testing.T) {
 		return false, describe(ps)
 	})
 	t.Logf("first liveness restart %v after the apply", time.Since(applied).Round(time.Second))
-	events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var unhealthy, killing bool
-	for _, e := range events.Items {
-		switch {
-		case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
-			unhealthy = true
-		case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
-			killing = true
+	// The kubelet writes its events as it goes; wait for them too.
+	waitFor(t, 30*time.Second, "the seed's liveness events", func() (bool, string) {
+		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
 		}
-	}
-	if !unhealthy || !killing {
-		t.Errorf("events: Unhealthy %v Killing %v; want the seed's liveness texts", unhealthy, killing)
-	}
+		var unhealthy, killing bool
+		for _, e := range events.Items {
+			switch {
+			case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
+				unhealthy = true
+			case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
+				killing = true
+			}
+		}
+		return unhealthy && killing, fmt.Sprintf("Unhealthy %v Killing %v", unhealthy, killing)
+	})
 }
 
 // TestReadinessOffStopsTraffic: a pod whose readiness probe fails leaves
@@ -481,19 +482,18 @@ func TestDeleteIsReplaced(t *testing.T) {
 		}
 		return live == 3, describe(ps)
 	})
-	events, err := c.CoreV1().Events(Namespace).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var killing bool
-	for _, e := range events.Items {
-		if e.InvolvedObject.Name == victim.Name && e.Reason == "Killing" && e.Message == "Stopping container prober-foo" {
-			killing = true
+	waitFor(t, 30*time.Second, "Killing \"Stopping container prober-foo\" on "+victim.Name, func() (bool, string) {
+		events, err := c.CoreV1().Events(Namespace).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
 		}
-	}
-	if !killing {
-		t.Errorf("no Killing \"Stopping container prober-foo\" event for %s", victim.Name)
-	}
+		for _, e := range events.Items {
+			if e.InvolvedObject.Name == victim.Name && e.Reason == "Killing" && e.Message == "Stopping container prober-foo" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d events", len(events.Items))
+	})
 }
 
 // TestApplyServiceOnBusyPort: applying a Service whose node port another

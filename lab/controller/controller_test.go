@@ -293,11 +293,12 @@ func TestRollingUpdateBounds(t *testing.T) {
 	if revs["1.0.1 0"] != "1" || revs["1.0.2 3"] != "2" {
 		t.Errorf("replica sets after rollout (version replicas -> revision): %v", revs)
 	}
-	scaled := eventMessages(ctx, t, c, reasonScalingRS)
-	// Surge 1, unavailable 0: one up, one down, three times.
-	if len(scaled) != 7 {
-		t.Errorf("ScalingReplicaSet events %q, want 7 (up to 3, then up 1/down 1 three times)", scaled)
-	}
+	// Surge 1, unavailable 0: one up, one down, three times. Events are
+	// written after the scaling, so wait for them.
+	waitFor(t, "7 ScalingReplicaSet events (up to 3, then up 1/down 1 three times)", func() (bool, string) {
+		scaled := eventMessages(ctx, t, c, reasonScalingRS)
+		return len(scaled) == 7, fmt.Sprintf("%q", scaled)
+	})
 }
 
 func TestRecreate(t *testing.T) {
