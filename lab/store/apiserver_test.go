@@ -20,8 +20,8 @@ import (
 // TestDefaultsMatchAPIServer applies the demo to a real kube-apiserver
 // 1.37.2 and to the lab's store and compares what each stored: the
 // Deployment's spec (its pod template included, so the pod-template-hash
-// and pod names match a cluster's) and the Service's spec but for the
-// addresses each allocates.
+// and pod names match a cluster's), a pod made from its template, and the
+// Service's spec but for the addresses each allocates.
 func TestDefaultsMatchAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
 	ctx := context.Background()
@@ -61,6 +61,33 @@ func TestDefaultsMatchAPIServer(t *testing.T) {
 	}
 	if r, l := controller.ComputeHash(&real.Spec.Template, nil), controller.ComputeHash(&lab.Spec.Template, nil); r != l {
 		t.Errorf("pod-template-hash %s in the lab, %s on the apiserver's template", l, r)
+	}
+
+	// A pod from the template, as the ReplicaSet controller makes it: the
+	// lab adds what the default admission plugins add, except the service
+	// account token volume (the lab has no tokens).
+	if err := kubetest.EnsureServiceAccount(ctx, env.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns, Labels: real.Spec.Template.Labels}, Spec: *real.Spec.Template.Spec.DeepCopy()}
+	rp, err := env.Client.CoreV1().Pods(ns).Create(ctx, pod.DeepCopy(), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := s.Client().CoreV1().Pods(ns).Create(ctx, pod.DeepCopy(), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rps := rp.Spec.DeepCopy()
+	rps.Volumes = nil
+	for i := range rps.Containers {
+		rps.Containers[i].VolumeMounts = nil
+	}
+	if !equality.Semantic.DeepEqual(*rps, lp.Spec) {
+		t.Errorf("Pod spec differs (- apiserver without the token volume, + lab):\n%s", diff.Diff(*rps, lp.Spec))
+	}
+	if rp.Status.Phase != lp.Status.Phase || rp.Status.QOSClass != lp.Status.QOSClass {
+		t.Errorf("new pod status: apiserver %s/%s, lab %s/%s", rp.Status.Phase, rp.Status.QOSClass, lp.Status.Phase, lp.Status.QOSClass)
 	}
 
 	rs, err := env.Client.CoreV1().Services(ns).Get(ctx, "foo-nodeport-svc", metav1.GetOptions{})

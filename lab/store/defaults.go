@@ -47,6 +47,7 @@ func (s *Store) defaultAndValidate(obj, old runtime.Object) error {
 		if old == nil {
 			// pkg/registry/core/pod/strategy.go PrepareForCreate.
 			o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort}
+			admitPod(o)
 		}
 	case *corev1.Service:
 		defaultService(o)
@@ -348,5 +349,38 @@ func (s *Store) release(svc *corev1.Service) {
 		if owner == key {
 			delete(s.nodePorts, n)
 		}
+	}
+}
+
+// admitPod adds what a default apiserver's admission plugins add to a new
+// pod, so the lab's pods read as a cluster's: the default service account
+// (plugin/pkg/admission/serviceaccount; the token volume is left out, the
+// lab has no tokens), the not-ready and unreachable tolerations for 300 s
+// (plugin/pkg/admission/defaulttolerationseconds) and priority 0
+// (plugin/pkg/admission/priority).
+func admitPod(p *corev1.Pod) {
+	if p.Spec.ServiceAccountName == "" {
+		p.Spec.ServiceAccountName = "default"
+	}
+	p.Spec.DeprecatedServiceAccount = p.Spec.ServiceAccountName
+	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+		has := false
+		for _, t := range p.Spec.Tolerations {
+			if t.Key == key && (t.Effect == "" || t.Effect == corev1.TaintEffectNoExecute) {
+				has = true
+			}
+		}
+		if !has {
+			p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{
+				Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(300)),
+			})
+		}
+	}
+	if p.Spec.Priority == nil {
+		p.Spec.Priority = ptr(int32(0))
+	}
+	if p.Spec.PreemptionPolicy == nil {
+		pol := corev1.PreemptLowerPriority
+		p.Spec.PreemptionPolicy = &pol
 	}
 }
