@@ -99,7 +99,8 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 	}
 	log.Info("lab started", "node ports", strings.Join(l.NodePorts(ctx), ", "))
 
-	w := kube.NewWatcher(l.Client(), kube.WatchOptions{Namespace: lab.Namespace})
+	ns := l.Namespace() // "" when the manifests use several: watch them all
+	w := kube.NewWatcher(l.Client(), kube.WatchOptions{Namespace: ns})
 	if err := w.Start(ctx); err != nil {
 		return fmt.Errorf("watch the lab: %w", err)
 	}
@@ -111,7 +112,7 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 		Source:             w,
 		Actions:            l.Actions(),
 		Context:            "lab",
-		Namespace:          lab.Namespace,
+		Namespace:          ns,
 		DefaultResolveHost: resolveHost,
 		LogFile:            logFile,
 	})

@@ -516,3 +516,36 @@ func TestApplyServiceOnBusyPort(t *testing.T) {
 		t.Errorf("apply onto a busy node port: %+v", r)
 	}
 }
+
+func TestNamespace(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		docs string
+		want string
+	}{
+		{"none named", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n", "default"},
+		{"one named", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: demo\n", "demo"},
+		{"several", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: demo\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n", ""},
+	} {
+		p := filepath.Join(t.TempDir(), "m.yaml")
+		if err := os.WriteFile(p, []byte(tc.docs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := New(Options{Files: []string{p}, ServerArgv: serverArgv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Namespace(); got != tc.want {
+			t.Errorf("%s: Namespace() = %q, want %q", tc.name, got, tc.want)
+		}
+		l.Stop()
+	}
+	l, err := New(Options{ServerArgv: serverArgv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	if got := l.Namespace(); got != "default" {
+		t.Errorf("the demo: Namespace() = %q, want default", got)
+	}
+}

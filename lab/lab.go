@@ -181,6 +181,27 @@ func (l *Lab) Stop() {
 	})
 }
 
+// Namespace is the one namespace the lab's manifests use (Namespace when
+// they name none), or "" when they use several: what the dashboard should
+// watch.
+func (l *Lab) Namespace() string {
+	seen := ""
+	for _, o := range l.objs {
+		ns := Namespace
+		if m, ok := o.Obj.(metav1.Object); ok && m.GetNamespace() != "" {
+			ns = m.GetNamespace()
+		}
+		if seen != "" && ns != seen {
+			return ""
+		}
+		seen = ns
+	}
+	if seen == "" {
+		return Namespace
+	}
+	return seen
+}
+
 // NodePorts lists the node ports the lab's Services listen on, as
 // "127.0.0.1:30080 (service foo-nodeport-svc)", for the start message.
 func (l *Lab) NodePorts(ctx context.Context) []string {
