@@ -69,11 +69,23 @@ type Env struct {
 	// on Stop.
 	Dir string
 
-	ca        *authority
+	ca       *authority
+	stopOnce sync.Once
+	stopErr  error
+
+	// mu guards the processes and the port reservation against a Stop
+	// racing a StopAPIServer or StartAPIServer (see restart.go).
+	mu        sync.Mutex
 	etcd      *proc.Process
 	apiserver *proc.Process
-	stopOnce  sync.Once
-	stopErr   error
+	// apiserverBin, apiserverArgs and apiserverPort are what StartAPIServer
+	// runs again.
+	apiserverBin  string
+	apiserverArgs []string
+	apiserverPort int
+	// reserved holds the apiserver's port while it is stopped (restart.go).
+	reserved *os.File
+	stopped  bool
 }
 
 // shared is the control plane of a package whose TestMain calls Run.
@@ -226,7 +238,7 @@ func (e *Env) launch(bin string) error {
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
 
-	e.etcd, err = e.startProcess(filepath.Join(bin, "etcd"), "etcd.log",
+	e.etcd, err = e.startProcess(filepath.Join(bin, "etcd"), "etcd.log", false,
 		"--name=kubetest",
 		"--data-dir="+filepath.Join(e.Dir, "etcd"),
 		"--listen-client-urls="+etcdURL,
@@ -242,27 +254,30 @@ func (e *Env) launch(bin string) error {
 		return err
 	}
 	path := func(name string) string { return filepath.Join(e.Dir, name) }
-	// The apiserver retries etcd until it answers, so both start at once.
-	e.apiserver, err = e.startProcess(filepath.Join(bin, "kube-apiserver"), "kube-apiserver.log",
-		"--etcd-servers="+etcdURL,
+	e.apiserverBin = filepath.Join(bin, "kube-apiserver")
+	e.apiserverPort = securePort
+	e.apiserverArgs = []string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(securePort),
+		"--secure-port=" + strconv.Itoa(securePort),
 		// The default reconciler refuses a loopback advertise address, and
 		// there is no other apiserver whose endpoints need reconciling.
 		"--endpoint-reconciler-type=none",
-		"--cert-dir="+path("apiserver-certs"),
-		"--tls-cert-file="+path("apiserver.crt"),
-		"--tls-private-key-file="+path("apiserver.key"),
-		"--client-ca-file="+path("ca.crt"),
+		"--cert-dir=" + path("apiserver-certs"),
+		"--tls-cert-file=" + path("apiserver.crt"),
+		"--tls-private-key-file=" + path("apiserver.key"),
+		"--client-ca-file=" + path("ca.crt"),
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+path("service-account.pub"),
-		"--service-account-signing-key-file="+path("service-account.key"),
-		"--service-cluster-ip-range="+ServiceClusterIPRange,
+		"--service-account-key-file=" + path("service-account.pub"),
+		"--service-account-signing-key-file=" + path("service-account.key"),
+		"--service-cluster-ip-range=" + ServiceClusterIPRange,
 		"--allow-privileged=true",
 		"--profiling=false",
-	)
+	}
+	// The apiserver retries etcd until it answers, so both start at once.
+	e.apiserver, err = e.startProcess(e.apiserverBin, "kube-apiserver.log", false, e.apiserverArgs...)
 	if err != nil {
 		e.stopProcesses()
 		return err
@@ -300,8 +315,15 @@ func (e *Env) launch(bin string) error {
 	return nil
 }
 
-func (e *Env) startProcess(path, logName string, args ...string) (*proc.Process, error) {
-	log, err := os.Create(filepath.Join(e.Dir, logName))
+// startProcess starts path with its output in logName under Dir, appended
+// to what is there when appendLog is set (a restart keeps the earlier run's
+// log for the reader).
+func (e *Env) startProcess(path, logName string, appendLog bool, args ...string) (*proc.Process, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if appendLog {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	}
+	log, err := os.OpenFile(filepath.Join(e.Dir, logName), flags, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", logName, err)
 	}
@@ -376,7 +398,11 @@ func (e *Env) stopProcesses() error {
 // the shared one inside Run. It is safe to call twice.
 func (e *Env) Stop() error {
 	e.stopOnce.Do(func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.stopped = true
 		err := e.stopProcesses()
+		e.releasePort()
 		if rmErr := os.RemoveAll(e.Dir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("remove %s: %w", e.Dir, rmErr))
 		}

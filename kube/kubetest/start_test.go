@@ -69,3 +69,38 @@ func TestStopLeavesNothing(t *testing.T) {
 		t.Errorf("second Stop: %v", err)
 	}
 }
+
+// TestStopAfterRestartLeavesNothing restarts the apiserver of a control
+// plane of its own, stops it again, and stops the whole: neither apiserver
+// process, nor the held port, nor the directory may remain.
+func TestStopAfterRestartLeavesNothing(t *testing.T) {
+	env, err := start(binaries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Stop() }) // in case of an early Fatal
+	etcd, first := env.etcd.Cmd.Process.Pid, env.APIServerPID()
+	env.RestartAPIServer(t)
+	second := env.APIServerPID()
+	env.StopAPIServer(t) // its cleanup must do nothing once Stop ran
+	u, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []int{etcd, first, second} {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pid %d after Stop: kill(0) = %v, want ESRCH", pid, err)
+		}
+	}
+	if l, err := net.Listen("tcp", u.Host); err != nil {
+		t.Errorf("apiserver port %s still taken after Stop: %v", u.Host, err)
+	} else {
+		l.Close()
+	}
+	if _, err := os.Stat(env.Dir); !os.IsNotExist(err) {
+		t.Errorf("%s after Stop: %v, want it gone", env.Dir, err)
+	}
+}
