@@ -52,18 +52,13 @@ type command struct {
 	Setup func(fs *pflag.FlagSet) func(ctx context.Context, args []string) error
 }
 
-// commands is the table. Order is the order --help lists them in.
+// commands is the table. Order is the order --help lists them in. The
+// dashboard's commands come from clusterCommands, which the image's
+// serve-only build leaves out (see commands_full.go).
 func commands() []command {
-	return []command{
-		serveCommand(),
-		labCommand(),
-		tuiCommand(),
-		watchCommand(),
-		crashCommand(),
-		resolveCommand(),
-		healthzCommand(),
-		versionCommand(),
-	}
+	table := []command{serveCommand()}
+	table = append(table, clusterCommands()...)
+	return append(table, versionCommand())
 }
 
 // usageError marks errors caused by how the command was called: they exit 2
@@ -186,10 +181,13 @@ Commands:
 		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
 	}
 	tw.Flush()
-	fmt.Fprint(w, `
-Run 'proberctl <command> --help' for a command's flags and environment.
-Start here without a cluster:  proberctl lab
-`)
+	fmt.Fprint(w, "\nRun 'proberctl <command> --help' for a command's flags and environment.\n")
+	if _, ok := find(table, "lab"); ok {
+		fmt.Fprint(w, "Start here without a cluster:  proberctl lab\n")
+	} else {
+		fmt.Fprint(w, "This is the container image's serve-only build; the dashboard and the lab\n"+
+			"come with: go install github.com/proberctl/proberctl@latest\n")
+	}
 }
 
 func printCommandHelp(w io.Writer, c command, fs *pflag.FlagSet) {

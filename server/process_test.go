@@ -48,8 +48,8 @@ func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(tmpDir, "proberctl")
-		// The Dockerfile's build: static, trimmed, version stamped.
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion,
+		// The Dockerfile's build: static, trimmed, serve-only, version stamped.
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "serveonly", "-ldflags", "-s -w -X main.version="+testVersion,
 			"-o", binPath, "github.com/proberctl/proberctl")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
