@@ -141,7 +141,7 @@ func (p *LinePrinter) Print(b Batch) error {
 	if err := p.table(&p.podWidths, &p.podHeader, header, rows); err != nil {
 		return err
 	}
-	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
+	sort.SliceStable(events, func(i, j int) bool { return EventTime(events[i]).Before(EventTime(events[j])) })
 	header, rows = nil, nil
 	for _, e := range events {
 		h, cells, err := p.eventRow(e, now)
@@ -231,10 +231,7 @@ func (p *LinePrinter) podRow(d Delta, now time.Time) (header, cells []string, er
 // this count); in JSON it writes the line itself.
 func (p *LinePrinter) eventRow(e *corev1.Event, now time.Time) (header, cells []string, err error) {
 	key := e.Namespace + "/" + e.Name
-	count := e.Count
-	if count == 0 && e.Series != nil {
-		count = e.Series.Count
-	}
+	count := EventCount(e)
 	if last, ok := p.lastEvent[key]; ok && last == count {
 		return nil, nil, nil
 	}
@@ -242,7 +239,7 @@ func (p *LinePrinter) eventRow(e *corev1.Event, now time.Time) (header, cells []
 	obj := strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name
 	msg := strings.TrimSpace(e.Message)
 	if p.format == "json" {
-		return nil, nil, p.writeJSON(EventLine{Kind: "Event", Time: now, LastSeen: eventTime(e), Type: e.Type, Reason: e.Reason,
+		return nil, nil, p.writeJSON(EventLine{Kind: "Event", Time: now, LastSeen: EventTime(e), Type: e.Type, Reason: e.Reason,
 			Object: obj, Message: msg, Count: count, Source: eventSource(e)})
 	}
 	// kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE
@@ -250,7 +247,7 @@ func (p *LinePrinter) eventRow(e *corev1.Event, now time.Time) (header, cells []
 	if p.AllNamespaces {
 		header, cells = append(header, "NAMESPACE"), append(cells, e.Namespace)
 	}
-	lastSeen := Since(eventTime(e), now)
+	lastSeen := Since(EventTime(e), now)
 	if count > 1 {
 		lastSeen += fmt.Sprintf(" (x%d)", count)
 	}
@@ -282,21 +279,6 @@ func (p *LinePrinter) table(widths *[]int, headerDone *bool, header []string, ro
 		}
 	}
 	return nil
-}
-
-// eventTime is when an event was last seen, with the fallbacks kubectl uses.
-func eventTime(e *corev1.Event) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.FirstTimestamp.IsZero():
-		return e.FirstTimestamp.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 func eventSource(e *corev1.Event) string {

@@ -9,6 +9,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/proberctl/proberctl/kube"
 )
 
 // eventsPane lists events newest first, for the selected pod or for all.
@@ -51,7 +53,7 @@ func (e *eventsPane) rebuild(s *clusterState, podKey string) {
 		e.list = append(e.list, ev)
 	}
 	slices.SortFunc(e.list, func(a, b *corev1.Event) int {
-		if c := eventTime(b).Compare(eventTime(a)); c != 0 {
+		if c := kube.EventTime(b).Compare(kube.EventTime(a)); c != 0 {
 			return c
 		}
 		return strings.Compare(b.Name, a.Name)
@@ -104,13 +106,13 @@ func (e *eventsPane) View(now time.Time) string {
 }
 
 func (e *eventsPane) line(ev *corev1.Event, now time.Time, w int) string {
-	age := since(eventTime(ev), now)
+	age := since(kube.EventTime(ev), now)
 	typ := ev.Type
 	if typ == "" {
 		typ = "Normal"
 	}
 	reason := ev.Reason
-	if c := eventCount(ev); c > 1 {
+	if c := kube.EventCount(ev); c > 1 {
 		reason += fmt.Sprintf(" x%d", c)
 	}
 	var b strings.Builder

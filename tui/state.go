@@ -276,7 +276,7 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 		return
 	}
 	s.events[d.Key] = ev
-	count := eventCount(ev)
+	count := kube.EventCount(ev)
 	prev, seen := s.eventCounts[d.Key]
 	s.eventCounts[d.Key] = count
 	if seen && count <= prev {
@@ -300,35 +300,11 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 	if h == nil {
 		return
 	}
-	at := eventTime(ev)
+	at := kube.EventTime(ev)
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
 	h.add(at, k)
-}
-
-// eventTime is when an event last happened, whichever API generation wrote
-// it (series for events.k8s.io style, lastTimestamp for core/v1 style).
-func eventTime(e *corev1.Event) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
-}
-
-func eventCount(e *corev1.Event) int32 {
-	switch {
-	case e.Series != nil && e.Series.Count > 0:
-		return e.Series.Count
-	case e.Count > 0:
-		return e.Count
-	}
-	return 1
 }
 
 // desired is the sum of the Deployments' spec.replicas (nil means 1, the

@@ -435,15 +435,15 @@ func TestResultBodyIsSanitized(t *testing.T) {
 
 func TestEventTimeAndCount(t *testing.T) {
 	series := &corev1.Event{Series: &corev1.EventSeries{Count: 7, LastObservedTime: metav1.NewMicroTime(t0)}, Count: 2, LastTimestamp: metav1.NewTime(t0.Add(-time.Hour))}
-	if got := eventCount(series); got != 7 {
+	if got := kube.EventCount(series); got != 7 {
 		t.Errorf("series count %d, want 7", got)
 	}
-	if got := eventTime(series); !got.Equal(t0) {
+	if got := kube.EventTime(series); !got.Equal(t0) {
 		t.Errorf("series time %v", got)
 	}
 	bare := &corev1.Event{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(t0)}}
-	if eventCount(bare) != 1 || !eventTime(bare).Equal(t0) {
-		t.Errorf("bare event: %d %v", eventCount(bare), eventTime(bare))
+	if kube.EventCount(bare) != 1 || !kube.EventTime(bare).Equal(t0) {
+		t.Errorf("bare event: %d %v", kube.EventCount(bare), kube.EventTime(bare))
 	}
 }
 
