@@ -126,7 +126,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
-		fmt.Fprintf(stderr, "Run 'proberctl %s --help' for the accepted flags.\n", c.Name)
+		if fs.HasFlags() {
+			fmt.Fprintf(stderr, "\nAccepted flags:\n%s", fs.FlagUsagesWrapped(100))
+		}
+		fmt.Fprintf(stderr, "\nRun 'proberctl %s --help' for the full help.\n", c.Name)
 		return 2
 	}
 	err := body(ctx, fs.Args())

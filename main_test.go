@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestDispatch checks the command table's contract with the person typing:
+// what is accepted is printed when something is not, and usage errors exit 2.
+func TestDispatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    []string // substrings each must contain
+		stderr    []string
+		notStderr []string
+	}{
+		{name: "no args", args: nil, code: 2, stderr: []string{"Commands:", "serve", "version"}},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Commands:", "serve", "Run 'proberctl <command> --help'"}},
+		{name: "help command", args: []string{"help", "serve"}, code: 0, stdout: []string{"Usage:\n  proberctl serve [flags]", "Environment:", "CRASH_FACTOR"}},
+		{name: "command help", args: []string{"serve", "--help"}, code: 0, stdout: []string{"Flags:", "--crash-factor", "START_WAIT_SECS"}},
+		{name: "unknown command", args: []string{"bogus"}, code: 2, stderr: []string{`unknown command "bogus"`, "Commands:", "serve"}},
+		{name: "unknown flag lists accepted flags", args: []string{"serve", "--bogus"}, code: 2,
+			stderr: []string{"unknown flag: --bogus", "Accepted flags:", "--port", "Run 'proberctl serve --help'"}},
+		{name: "unknown flag on a flagless command", args: []string{"version", "-x"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'x'"}, notStderr: []string{"Accepted flags:"}},
+		{name: "usage error exits 2", args: []string{"version", "extra"}, code: 2,
+			stderr: []string{"version takes no arguments", "Run 'proberctl version --help'"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, &out, &errOut)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out.String(), errOut.String())
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out.String())
+				}
+			}
+			for _, s := range tc.stderr {
+				if !strings.Contains(errOut.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
+				}
+			}
+			for _, s := range tc.notStderr {
+				if strings.Contains(errOut.String(), s) {
+					t.Errorf("stderr has %q:\n%s", s, errOut.String())
+				}
+			}
+		})
+	}
+}
