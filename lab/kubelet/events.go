@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +49,10 @@ type recorder struct {
 	clock  clock.Clock
 	node   string
 	log    *slog.Logger
+	// pending is the kubelet's count of work not yet done: a queued
+	// event counts until it is written, so a test that waits for the
+	// kubelet to settle sees every event, and every count, it caused.
+	pending *atomic.Int64
 
 	ch   chan event
 	done chan struct{}
@@ -58,9 +63,9 @@ type recorder struct {
 	seen map[string]*corev1.Event // aggregation key -> last written
 }
 
-func newRecorder(client kubernetes.Interface, clk clock.Clock, node string, log *slog.Logger) *recorder {
+func newRecorder(client kubernetes.Interface, clk clock.Clock, node string, log *slog.Logger, pending *atomic.Int64) *recorder {
 	return &recorder{
-		client: client, clock: clk, node: node, log: log,
+		client: client, clock: clk, node: node, log: log, pending: pending,
 		ch:   make(chan event, 1000),
 		done: make(chan struct{}),
 		seen: map[string]*corev1.Event{},
@@ -71,9 +76,11 @@ func newRecorder(client kubernetes.Interface, clk clock.Clock, node string, log 
 // block when the queue is full.
 func (r *recorder) emit(e event) {
 	e.pod = e.pod.DeepCopy()
+	r.pending.Add(1)
 	select {
 	case r.ch <- e:
 	default:
+		r.pending.Add(-1)
 		r.log.Warn("event queue full, dropping event", "pod", e.pod.Name, "reason", e.reason, "message", e.message)
 	}
 }
@@ -85,11 +92,13 @@ func (r *recorder) run(stop <-chan struct{}) {
 		select {
 		case e := <-r.ch:
 			r.write(e)
+			r.pending.Add(-1)
 		case <-stop:
 			for {
 				select {
 				case e := <-r.ch:
 					r.write(e)
+					r.pending.Add(-1)
 				default:
 					return
 				}

@@ -59,8 +59,8 @@ type Kubelet struct {
 	// trace, when set (tests, benchmarks), sees every probe worker tick.
 	trace func(probeTrace)
 
-	// pending counts wake-ups sent to pod and probe workers and not yet
-	// handled: zero means the kubelet has nothing left to do until time
+	// pending counts wake-ups sent to pod and probe workers, and events
+	// queued for the recorder, not yet handled: zero means the kubelet has nothing left to do until time
 	// moves or a process changes. Tests with a fake clock wait for zero
 	// before stepping it, which makes every tick land at its own time.
 	pending atomic.Int64
@@ -128,7 +128,7 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 		tc.CountTicks(&k.pending)
 		k.counting = true
 	}
-	k.recorder = newRecorder(client, opts.Clock, opts.NodeName, opts.Logger)
+	k.recorder = newRecorder(client, opts.Clock, opts.NodeName, opts.Logger, &k.pending)
 	k.prober = newProber()
 	return k
 }
