@@ -28,6 +28,16 @@
 // mints a client certificate for any user and groups, who can do only what
 // RBAC grants them, for Forbidden tests.
 //
+// # Restarting the API server
+//
+// StopAPIServer stops kube-apiserver, leaving etcd running, and
+// StartAPIServer starts it again with the same flags: the same address and
+// port, certificates and data, so Config and Client work again unchanged
+// once it is ready (RestartAPIServer does both). While it is stopped its
+// address refuses connections, as a real outage does. A test that ends with
+// it stopped gets it started again by a cleanup; with a shared control plane
+// such a test must not call t.Parallel.
+//
 // # What the control plane does not do
 //
 // Nothing runs pods: without a controller-manager no ReplicaSet follows a

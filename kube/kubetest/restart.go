@@ -10,10 +10,15 @@ import (
 	"time"
 )
 
-// StopAPIServer stops kube-apiserver (SIGTERM to its process group, SIGKILL
-// after a grace period), leaving etcd and everything stored in it running,
-// so that clients see the API server go away: a new connection to its
-// address is refused. StartAPIServer brings it back on the same address.
+// StopAPIServer kills kube-apiserver and its process group at once, as a
+// crash or a lost machine would, leaving etcd and everything stored in it
+// running: clients' open connections break and new ones to its address are
+// refused. StartAPIServer brings it back on the same address.
+//
+// It does not wait for a graceful shutdown: on SIGTERM kube-apiserver stops
+// listening but keeps serving open watches until they end or its shutdown
+// timeout (the request timeout, 60 s by default) passes, so clients would
+// see nothing for up to Stop's whole grace period before the break.
 //
 // A cleanup on t starts it again if the test ends with it stopped, failed or
 // not, so the next test of a package sharing the control plane (Run) finds
@@ -71,7 +76,7 @@ func (e *Env) stopAPIServer() error {
 	case e.apiserver == nil:
 		return errors.New("stop kube-apiserver: it is already stopped")
 	}
-	err := e.apiserver.Stop(stopGrace)
+	err := e.apiserver.Stop(0)
 	e.apiserver = nil
 	if err != nil {
 		return fmt.Errorf("stop kube-apiserver: %w", err)
