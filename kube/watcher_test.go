@@ -52,10 +52,16 @@ func (v *view) has(kind Kind, key string, typ DeltaType) bool {
 	return ok && d.Type == typ
 }
 
-// waitFor applies batches from src until cond holds or the deadline passes.
+// waitFor applies batches from src until cond holds or 30 s pass.
 func waitFor(t *testing.T, src Source, v *view, what string, cond func(*view) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	waitForWithin(t, 30*time.Second, src, v, what, cond)
+}
+
+// waitForWithin is waitFor with its own deadline.
+func waitForWithin(t *testing.T, d time.Duration, src Source, v *view, what string, cond func(*view) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	for !cond(v) {
 		b, err := src.Next(ctx)
