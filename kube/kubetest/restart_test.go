@@ -105,21 +105,15 @@ func TestStoppedAPIServerIsStartedByCleanup(t *testing.T) {
 // runExpectingFatal runs f with a testing.TB whose Fatal ends f, and
 // reports whether f called it.
 func runExpectingFatal(f func(testing.TB)) (fataled bool) {
-	tb := &fatalRecorder{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r == errFatal {
-				fataled = true
-			} else if r != nil {
-				panic(r)
-			}
-		}()
-		f(tb)
+	defer func() {
+		if r := recover(); r == errFatal {
+			fataled = true
+		} else if r != nil {
+			panic(r)
+		}
 	}()
-	<-done
-	return fataled
+	f(&fatalRecorder{})
+	return false
 }
 
 var errFatal = errors.New("fatal")
