@@ -97,7 +97,7 @@ func Knobs() []Knob {
 		{Env: "START_WAIT_SECS", Flag: "start-wait-secs", Default: "0", Type: "seconds",
 			Usage: "wait this long before listening; SIGTERM during the wait exits at once",
 			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw)
+				d, err := parseSeconds(raw, maxSeconds)
 				c.StartWait = d
 				return err
 			}},
@@ -125,7 +125,7 @@ func Knobs() []Knob {
 		{Env: "HEALTH_FAIL_AFTER_SECS", Flag: "health-fail-after-secs", Default: "0", Type: "seconds",
 			Usage: "start failing /healthz once the server has been up this long; 0 never",
 			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw)
+				d, err := parseSeconds(raw, maxSeconds)
 				c.HealthFailAfter = d
 				return err
 			}},
@@ -156,21 +156,21 @@ func Knobs() []Knob {
 		{Env: "DRAIN_DELAY_SECS", Flag: "drain-delay-secs", Default: "0", Type: "seconds",
 			Usage: "on SIGTERM, answer /readyz 503 and keep serving this long before shutting down",
 			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw)
+				d, err := parseSeconds(raw, maxSeconds)
 				c.DrainDelay = d
 				return err
 			}},
 		{Env: "SHUTDOWN_TIMEOUT_SECS", Flag: "shutdown-timeout-secs", Default: "10", Type: "seconds",
 			Usage: "after the drain delay, wait at most this long for requests in flight",
 			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw)
+				d, err := parseSeconds(raw, maxSeconds)
 				c.ShutdownTimeout = d
 				return err
 			}},
 		{Env: "RESOLVE_TIMEOUT_SECS", Flag: "resolve-timeout-secs", Default: "5", Type: "seconds",
 			Usage: "time limit of /resolve: lookup, connect and reading the answer",
 			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw)
+				d, err := parseSeconds(raw, maxSeconds)
 				if err == nil && d == 0 {
 					err = fmt.Errorf("want a number of seconds above 0")
 				}
@@ -344,7 +344,7 @@ func parsePercent(raw string) (int, error) {
 
 // parseSeconds accepts a whole or decimal number of seconds (run.py took only
 // whole ones; fractions make tests and quick experiments faster).
-func parseSeconds(raw string) (time.Duration, error) {
+func parseSeconds(raw string, max float64) (time.Duration, error) {
 	s := strings.TrimSpace(raw)
 	f, err := strconv.ParseFloat(s, 64)
 	switch {
@@ -352,8 +352,8 @@ func parseSeconds(raw string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a number of seconds, such as 15 or 0.5")
 	case f < 0:
 		return 0, fmt.Errorf("want 0 or more seconds, not a negative number")
-	case f > maxSeconds:
-		return 0, fmt.Errorf("want at most %d seconds", int(maxSeconds))
+	case f > max:
+		return 0, fmt.Errorf("want at most %d seconds", int(max))
 	}
 	return time.Duration(f * float64(time.Second)), nil
 }

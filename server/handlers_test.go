@@ -141,6 +141,22 @@ func TestNotFound(t *testing.T) {
 	}
 }
 
+// A route that exists under another method says which, instead of 404.
+func TestWrongMethod(t *testing.T) {
+	s, _ := newTest(t, map[string]string{})
+	for _, tc := range []struct{ method, target, allow string }{
+		{"GET", "/healthz/fail", "POST"},
+		{"GET", "/readyz/disable", "POST"},
+		{"POST", "/healthz", "GET"},
+		{"DELETE", "/info", "GET"},
+	} {
+		rec := get(t, s.Handler(), tc.method, tc.target)
+		if rec.Code != 405 || rec.Header().Get("Allow") != tc.allow || !strings.Contains(rec.Body.String(), "takes "+tc.allow) {
+			t.Errorf("%s %s = %d Allow %q %q, want 405 Allow %s", tc.method, tc.target, rec.Code, rec.Header().Get("Allow"), rec.Body.String(), tc.allow)
+		}
+	}
+}
+
 func TestHealthz(t *testing.T) {
 	for _, tc := range []struct {
 		factor   string
@@ -443,6 +459,12 @@ func TestDelay(t *testing.T) {
 		rec := get(t, s.Handler(), "GET", "/delay"+q)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "seconds") {
 			t.Errorf("GET /delay%s = %d %q, want 400", q, rec.Code, rec.Body.String())
+		}
+	}
+	// Any value over the route's cap is told the route's cap.
+	for _, q := range []string{"?seconds=601", "?seconds=1e12"} {
+		if rec := get(t, s.Handler(), "GET", "/delay"+q); !strings.Contains(rec.Body.String(), "at most 600 seconds") {
+			t.Errorf("GET /delay%s = %q, want it to name the 600 s cap", q, rec.Body.String())
 		}
 	}
 	// A client that gives up ends the wait.

@@ -26,6 +26,19 @@ const ReasonHeader = "X-Proberctl-Reason"
 // maxDelay caps /delay so a typo cannot hold a connection for a day.
 const maxDelay = 10 * time.Minute
 
+// methodOnly lists the routes that answer a single method, for notFound's 405.
+var methodOnly = map[string]string{
+	"/healthz":         http.MethodGet,
+	"/readyz":          http.MethodGet,
+	"/resolve":         http.MethodGet,
+	"/info":            http.MethodGet,
+	"/metrics":         http.MethodGet,
+	"/healthz/fail":    http.MethodPost,
+	"/healthz/recover": http.MethodPost,
+	"/readyz/disable":  http.MethodPost,
+	"/readyz/enable":   http.MethodPost,
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern, route string, h http.HandlerFunc) {
@@ -177,7 +190,16 @@ func (s *Server) identityLines() string {
 }
 
 // notFound keeps run.py's text for unknown paths.
+// notFound answers what no route matches. A path that exists under another
+// method gets 405 with Allow, so a forgotten "curl -X POST" is told what to
+// do rather than that the route does not exist. (The "/" catch-all would
+// otherwise hide the 405 the mux gives for method-only mismatches.)
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow, ok := methodOnly[r.URL.Path]; ok && r.Method != allow {
+		w.Header().Set("Allow", allow)
+		writeText(w, http.StatusMethodNotAllowed, "Method Not Allowed: "+r.URL.Path+" takes "+allow+"\n")
+		return
+	}
 	writeText(w, http.StatusNotFound, "File Not Found "+r.URL.RequestURI()+"\n")
 }
 
@@ -260,14 +282,9 @@ func ParseExitCode(raw string) (int, error) {
 
 // ParseDelay parses /delay?seconds=N.
 func ParseDelay(raw string) (time.Duration, error) {
-	d, err := parseSeconds(raw)
-	if err != nil {
-		return 0, err
-	}
-	if d > maxDelay {
-		return 0, fmt.Errorf("want at most %d seconds", int(maxDelay.Seconds()))
-	}
-	return d, nil
+	// The route's own cap goes to the parser, so a huge value is told the
+	// limit that applies here, not the knobs' day-long one.
+	return parseSeconds(raw, maxDelay.Seconds())
 }
 
 // ParseStatus parses /status/{code}: final status codes only, since 1xx are
