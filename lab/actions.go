@@ -99,7 +99,8 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 			objs, err = manifest.LoadFS(fsys, name)
 			r.Note = "read from the demo built into proberctl"
 		} else {
-			err = fmt.Errorf("apply: %w", statErr)
+			wd, _ := os.Getwd()
+			err = fmt.Errorf("apply: %w (relative paths are from %s); built in: %s", statErr, wd, demoNames())
 		}
 	} else {
 		objs, err = manifest.Load(path)

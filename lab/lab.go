@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -226,13 +227,22 @@ func (l *Lab) NodePorts(ctx context.Context) []string {
 // demoFile opens a path under "demo/" from the embedded demo when it is
 // not on disk, so "a" with demo/foo-1.0.2.yaml works from any directory.
 func demoFile(path string) (fs.FS, string, bool) {
-	const prefix = "demo/"
-	if len(path) <= len(prefix) || path[:len(prefix)] != prefix {
+	// "demo/foo-1.0.2.yaml" as the README writes it, or just its base name.
+	name := strings.TrimPrefix(path, "demo/")
+	if name == "" || strings.Contains(name, "/") {
 		return nil, "", false
 	}
-	name := path[len(prefix):]
 	if _, err := fs.Stat(demo.FS, name); err != nil {
 		return nil, "", false
 	}
 	return demo.FS, name, true
+}
+
+// demoNames lists the built-in manifests, for errors that suggest them.
+func demoNames() string {
+	names, _ := fs.Glob(demo.FS, "*.yaml")
+	for i, n := range names {
+		names[i] = "demo/" + n
+	}
+	return strings.Join(names, ", ")
 }
