@@ -108,7 +108,7 @@ func (m *model) askResolve() tea.Cmd {
 	if host == "" {
 		host = m.state.firstService
 	}
-	return m.prompt.open(promptResolve, "resolve from "+r.pod.Name+", host", host, m.target(r))
+	return m.prompt.open(promptResolve, "resolve from "+sanitize(r.pod.Name)+", host", host, m.target(r))
 }
 
 func (m *model) askDelete() tea.Cmd {

@@ -31,7 +31,11 @@ func fit(s string, w int) string {
 
 // fitMiddle is fit for names whose end matters: generated pod names differ
 // in their last characters, so the middle gives way ("prober-…-4bxjb").
+//
+// Its text is a name from outside (pod, object, ReplicaSet), so it is
+// sanitized here, where every name column passes.
 func fitMiddle(s string, w int) string {
+	s = sanitize(s)
 	n := ansi.StringWidth(s)
 	if n <= w || w < 8 {
 		return fit(s, w)
@@ -83,13 +87,18 @@ func block(lines []string, w, h int) string {
 // sanitize turns text from outside (HTTP bodies, event messages) into one
 // printable line: tabs become spaces and control characters, including
 // escape sequences a body might carry, are dropped.
+//
+// Invalid UTF-8 becomes U+FFFD first: a stray byte such as 0x9d is an 8-bit
+// C1 control (OSC) to the ANSI parser, which would take the rest of the text,
+// and on screen the rest of the frame, for an escape sequence. C1 controls
+// (U+0080 to U+009F) are dropped like C0 ones for the same reason.
 func sanitize(s string) string {
-	s = ansi.Strip(s)
+	s = ansi.Strip(strings.ToValidUTF8(s, "\uFFFD"))
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t':
 			return ' '
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
 			return -1
 		}
 		return r

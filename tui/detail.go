@@ -61,7 +61,7 @@ func (d *detailPane) Update(msg tea.KeyMsg) {
 }
 
 func (d *detailPane) View() string {
-	return d.scroll.titled(d.st.Header.Render("POD "+d.key) + "  (esc to go back)")
+	return d.scroll.titled(d.st.Header.Render("POD "+sanitize(d.key)) + "  (esc to go back)")
 }
 
 // rebuild formats the pod; called on open, when the pod changes, when

@@ -93,10 +93,10 @@ func (o *outputPane) summary(e outputEntry, short bool) string {
 	case r.Target == (kube.Target{}):
 	case short:
 		b.WriteByte(' ')
-		b.WriteString(r.Target.Pod)
+		b.WriteString(sanitize(r.Target.Pod))
 	default:
 		b.WriteByte(' ')
-		b.WriteString(r.Target.String())
+		b.WriteString(sanitize(r.Target.String()))
 	}
 	b.WriteString(" → ")
 	switch {
