@@ -560,9 +560,10 @@ func TestForbiddenIsClear(t *testing.T) {
 
 	for _, tc := range []struct {
 		user, want string
+		pods       bool // may list pods: must get a Synced batch with the target
 	}{
-		{"nobody", "RBAC refused list pods, list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns},
-		{"reader", "RBAC refused list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns},
+		{"nobody", "RBAC refused list pods, list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns, false},
+		{"reader", "RBAC refused list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns, true},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			w := NewWatcher(clientset(t, env.RestrictedConfig(t, tc.user)), WatchOptions{Namespace: ns})
@@ -574,6 +575,20 @@ func TestForbiddenIsClear(t *testing.T) {
 			v := newView()
 			// Refusals arrive informer by informer; wait for all of them.
 			waitFor(t, w, v, "forbidden", func(v *view) bool { return v.conn.State == Forbidden && v.conn.Detail == tc.want })
+			if !tc.pods {
+				if v.synced {
+					t.Error("synced while pods cannot be listed")
+				}
+				return
+			}
+			// The refused kinds must not hold back the sync: the reader
+			// sees its pods, and the refusal stays in the Conn.
+			waitFor(t, w, v, "synced with the target pod", func(v *view) bool {
+				return v.synced && v.has(KindPod, ns+"/target", Upsert)
+			})
+			if v.conn.State != Forbidden || v.conn.Detail != tc.want {
+				t.Errorf("conn after sync = %v %q, want Forbidden %q", v.conn.State, v.conn.Detail, tc.want)
+			}
 		})
 	}
 

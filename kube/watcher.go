@@ -203,7 +203,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 			w.mu.Unlock()
 			podSynced = reg.HasSynced
 		}
-		synced = append(synced, reg.HasSynced)
+		synced = append(synced, w.settled(kind, reg.HasSynced))
 		if kind == KindEvent && w.opts.LabelSelector != "" {
 			// With a selector, pod events are kept only for pods in the
 			// pod cache, so that cache must be full before the first event
@@ -220,7 +220,8 @@ func (w *Watcher) Start(ctx context.Context) error {
 	go func() {
 		// The handler registrations' HasSynced turn true only after every
 		// object of the initial list went through the handler, so the batch
-		// that says Synced holds the whole initial state.
+		// that says Synced holds the whole initial state (of every kind RBAC
+		// lets us list; see settled).
 		if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 			return
 		}
@@ -317,6 +318,28 @@ func (w *Watcher) notify() {
 	case w.signal <- struct{}{}:
 	default: // already signalled; the consumer will see this delta too
 	}
+}
+
+// settled wraps an informer's HasSynced for the Synced wait. A list that
+// RBAC refuses never syncs, and the reflector keeps retrying it; waiting for
+// it would keep the dashboard on its loading view forever for a role that
+// may read pods but not, say, endpoint slices. So a kind whose list is
+// Forbidden counts as settled: the Conn stays Forbidden and names what was
+// refused, and its objects arrive as ordinary deltas if RBAC is fixed.
+// Pods are the exception: without them there is nothing to show.
+func (w *Watcher) settled(kind Kind, hasSynced cache.InformerSynced) cache.InformerSynced {
+	if kind == KindPod {
+		return hasSynced
+	}
+	return func() bool { return hasSynced() || w.listForbidden(kind) }
+}
+
+// listForbidden reports whether kind's last list call was refused by RBAC.
+func (w *Watcher) listForbidden(kind Kind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.health[kind]
+	return h != nil && h.forbidden && h.verb == "list"
 }
 
 // handler turns informer notifications into deltas.

@@ -201,6 +201,34 @@ func TestWatcherForbiddenThenAllowed(t *testing.T) {
 	}
 }
 
+// TestWatcherSyncsDespiteRefusedKind: a role that may read pods but not list
+// endpoint slices still gets a Synced batch with its pods, and the Conn says
+// what was refused (else the dashboard would wait on its loading view
+// forever).
+func TestWatcherSyncsDespiteRefusedKind(t *testing.T) {
+	client := fake.NewClientset(&corev1.Pod{ObjectMeta: objMeta("demo", "foo-1", nil)})
+	var refuse atomic.Bool
+	refuse.Store(true)
+	failing(client, "list", "endpointslices", &refuse, apierrors.NewForbidden(
+		schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "",
+		errors.New(`User "viewer" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "demo"`)))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := NewWatcher(client, WatchOptions{Namespace: "demo"})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := newView()
+	waitFor(t, w, v, "synced", func(v *view) bool { return v.synced })
+	if !v.has(KindPod, "demo/foo-1", Upsert) {
+		t.Error("synced batch lacks the pod")
+	}
+	if want := "RBAC refused list endpointslices in namespace demo"; v.conn.State != Forbidden || v.conn.Detail != want {
+		t.Errorf("conn = %v %q, want Forbidden %q", v.conn.State, v.conn.Detail, want)
+	}
+}
+
 func TestWatcherDisconnectedThenRecovered(t *testing.T) {
 	client := fake.NewClientset(&corev1.Pod{ObjectMeta: objMeta("demo", "foo-1", nil)})
 	ctx, cancel := context.WithCancel(context.Background())
