@@ -63,8 +63,9 @@ func (m *model) setFocus(f focus) {
 	m.pods.cache = ""
 }
 
-// handleKey: an open prompt or filter input has the keyboard first, then
-// global keys, then the focused pane.
+// handleKey: an open prompt or filter input has the keyboard first, every
+// key of it, so that text typed there never fires a binding (DESIGN.md,
+// pattern 2); then global keys, then the focused pane.
 func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.prompt.active() {
 		a, cmd := m.prompt.Update(msg)
@@ -112,6 +113,20 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Panes) && m.focus != focusDetail:
 		m.setFocus(focus(msg.Runes[0] - '1'))
 		return nil
+	case key.Matches(msg, k.Filter):
+		// Filter, sort and mark act on the pod table whichever pane has the
+		// focus, as the help lists them; left to the focused pane, "/khts"
+		// typed over the events pane would fire healthz and sort instead of
+		// filtering. The filter's input lives in the table, so it takes the
+		// focus; from then on it has every key (see the top of handleKey).
+		m.setFocus(focusPods)
+		return m.podsKey(msg)
+	case key.Matches(msg, k.Sort):
+		return m.podsKey(msg)
+	case key.Matches(msg, k.Mark) && m.focus != focusDetail:
+		// Not in the detail view: marking moves the cursor, which would
+		// change the pod the detail shows under the reader's eyes.
+		return m.podsKey(msg)
 	case key.Matches(msg, k.Detail) && (m.focus == focusPods || m.focus == focusTimeline):
 		return m.openDetail()
 	case key.Matches(msg, k.Crash):

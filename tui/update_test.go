@@ -137,6 +137,56 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// TestFilterAndSortFromAnyPane: / s and space act on the pod table whatever
+// pane has the focus, and once the filter is open every key is text: "/khts"
+// typed over the output or events pane filters, it fires no healthz or sort.
+func TestFilterAndSortFromAnyPane(t *testing.T) {
+	for _, pane := range []struct {
+		key  string
+		from focus
+	}{
+		{"3", focusEvents},
+		{"4", focusOutput},
+		{"5", focusRollout},
+	} {
+		t.Run(paneNames[pane.from], func(t *testing.T) {
+			m, fa := newTestModel(t, 100, 30, seedBatch())
+			press(t, m, pane.key)
+			if m.focus != pane.from {
+				t.Fatalf("focus %v, want %v", m.focus, pane.from)
+			}
+			press(t, m, "/")
+			if !m.pods.filtering || m.focus != focusPods {
+				t.Fatalf("/ from %v: filtering %v focus %v, want the pods pane's filter open", pane.from, m.pods.filtering, m.focus)
+			}
+			// Action, pane and quit keys are all text while the filter is open.
+			press(t, m, "k", "h", "t", "s", "c", "d", "a", "r", "C", "e", "q", "?", "1", "space")
+			if got := fa.Calls(); len(got) != 0 {
+				t.Fatalf("keys typed into the filter fired %v", got)
+			}
+			if got, want := m.pods.filter.Value(), "khtscdarCeq?1 "; got != want {
+				t.Fatalf("filter text %q, want %q", got, want)
+			}
+			if m.prompt.active() || m.focus != focusPods || m.pods.sort.String() != "name" {
+				t.Fatalf("a filter key leaked: prompt %v focus %v sort %s", m.prompt.active(), m.focus, m.pods.sort)
+			}
+			press(t, m, "esc")
+			if m.pods.filtering || len(m.pods.rows) != 4 {
+				t.Fatalf("esc: filtering %v rows %v", m.pods.filtering, names(m))
+			}
+
+			// Sort and mark from the pane, without moving the focus.
+			press(t, m, pane.key, "s", "space")
+			if m.focus != pane.from || m.pods.sort.String() != "age" || len(m.pods.marked) != 1 {
+				t.Fatalf("s space from %v: focus %v sort %s marked %v", pane.from, m.focus, m.pods.sort, m.pods.marked)
+			}
+			if got := fa.Calls(); len(got) != 0 {
+				t.Fatalf("sort or mark fired %v", got)
+			}
+		})
+	}
+}
+
 func TestCrashSelectedAndMarked(t *testing.T) {
 	m, fa := newTestModel(t, 120, 30, seedBatch())
 	press(t, m, "down", "c")
