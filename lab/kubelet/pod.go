@@ -344,15 +344,10 @@ func (pw *podWorker) admit(ctx context.Context) error {
 			pw.k.ipam.release(ip)
 			return err
 		}
+		// Only the port the image listens on is mapped: a containerPort
+		// or a probe port is no promise that anything listens there.
 		ports[c.Name] = hp
-		for _, p := range c.Ports {
-			ports[c.Name+"/"+strconv.Itoa(int(p.ContainerPort))] = hp
-		}
-		for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
-			if port, ok := probePort(pr, &c); ok {
-				ports[c.Name+"/"+strconv.Itoa(port)] = hp
-			}
-		}
+		ports[c.Name+"/"+strconv.Itoa(ListenPort(&c))] = hp
 		cs = append(cs, &containerState{spec: c, hostPort: hp})
 	}
 	pw.mu.Lock()
@@ -392,48 +387,21 @@ func (pw *podWorker) admit(ctx context.Context) error {
 	return nil
 }
 
-// probePort is the container port a probe talks to, if it names one.
-func probePort(p *corev1.Probe, c *corev1.Container) (int, bool) {
-	if p == nil {
-		return 0, false
-	}
-	var port int
-	var err error
-	switch {
-	case p.HTTPGet != nil:
-		port, err = resolvePort(p.HTTPGet.Port, c)
-	case p.TCPSocket != nil:
-		port, err = resolvePort(p.TCPSocket.Port, c)
-	default:
-		return 0, false
-	}
-	return port, err == nil
-}
-
-// mapPort maps a container port on this pod's IP to its host port.
+// mapPort maps a container port on this pod's IP to its host port. A port
+// on the pod's IP where no container listens maps to notListening: a real
+// pod IP refuses it, whatever containerPorts or probes name it.
 func (pw *podWorker) mapPort(host string, port int) (int, bool) {
 	pw.mu.Lock()
+	defer pw.mu.Unlock()
 	if host != pw.ip {
-		pw.mu.Unlock()
 		return 0, false
 	}
-	defer pw.mu.Unlock()
 	for _, c := range pw.containers {
-		for _, p := range c.spec.Ports {
-			if int(p.ContainerPort) == port {
-				return c.hostPort, true
-			}
-		}
-		for _, pr := range []*corev1.Probe{c.spec.LivenessProbe, c.spec.ReadinessProbe, c.spec.StartupProbe} {
-			if pp, ok := probePort(pr, &c.spec); ok && pp == port {
-				return c.hostPort, true
-			}
+		if ListenPort(&c.spec) == port {
+			return c.hostPort, true
 		}
 	}
-	if len(pw.containers) == 1 {
-		return pw.containers[0].hostPort, true
-	}
-	return 0, false
+	return notListening, true
 }
 
 func (pw *podWorker) release() {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,9 +89,10 @@ const userAgent = "kube-probe/1.37"
 const maxRespBodyLength = 10 << 10
 
 // prober runs probes over real HTTP and TCP. Its dialer maps a pod's
-// (IP, containerPort) to the container's one host port, so requests carry,
-// and errors name, the address the manifest speaks of
-// (`dial tcp 127.0.1.3:80: connect: connection refused`).
+// (IP, port the container listens on) to the container's one host port, so
+// requests carry, and errors name, the address the manifest speaks of
+// (`dial tcp 127.0.1.3:80: connect: connection refused`); any other port on
+// the pod's IP is refused.
 type prober struct {
 	transport *http.Transport
 	dialer    *net.Dialer
@@ -98,7 +100,8 @@ type prober struct {
 
 // portMapper maps one pod's container ports to host ports; a probe's
 // context carries its pod's (ctxPortMap), since outside Linux all pods share
-// one IP.
+// one IP. ok is false for a host that is not the pod's; a port on the pod's
+// IP where nothing listens maps to notListening.
 type portMapper interface {
 	mapPort(host string, port int) (int, bool)
 }
@@ -136,6 +139,9 @@ func (p *prober) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	real := addr
 	if m, ok := ctx.Value(ctxPortMap{}).(portMapper); ok {
 		if hp, ok := m.mapPort(host, port); ok {
+			if hp == notListening {
+				return nil, refused(network, addr)
+			}
 			real = net.JoinHostPort(host, strconv.Itoa(hp))
 		}
 	}
@@ -152,6 +158,18 @@ func (p *prober) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 	}
 	return conn, err
+}
+
+// refused is the error dialling a port where nothing listens gives on
+// Linux: "dial tcp 127.0.1.2:8080: connect: connection refused". It is made
+// up rather than dialled: on the real loopback address a host process bound
+// to 0.0.0.0 could answer where the pod would refuse.
+func refused(network, addr string) error {
+	op := &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	if ta, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+		op.Addr = ta
+	}
+	return op
 }
 
 // resolvePort is pkg/probe/util.go ResolveContainerPort.
