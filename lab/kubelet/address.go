@@ -89,10 +89,14 @@ func PodAddress(pod *corev1.Pod, containerPort int) (string, error) {
 			listening = append(listening, k)
 		}
 	}
-	return "", fmt.Errorf("pod %s/%s: dial tcp %s: connect: connection refused: no container listens on port %d "+
-		"(listening: %s; the probe server listens on its PORT env, %d unless the manifest sets it)",
-		pod.Namespace, pod.Name, net.JoinHostPort(ip, strconv.Itoa(containerPort)), containerPort,
-		strings.Join(listening, ", "), defaultListenPort)
+	on := "none"
+	if len(listening) > 0 {
+		on = strings.Join(listening, ", ")
+	}
+	return "", fmt.Errorf("pod %s/%s serves no port %d: dial tcp %s: connect: connection refused "+
+		"(no container listens on port %d; listening: %s; the probe server listens on its PORT env, %d unless the manifest sets it)",
+		pod.Namespace, pod.Name, containerPort, net.JoinHostPort(ip, strconv.Itoa(containerPort)), containerPort,
+		on, defaultListenPort)
 }
 
 func parsePorts(pod *corev1.Pod) (map[string]int, error) {
