@@ -177,3 +177,20 @@ func TestDemoManifestPortsServe(t *testing.T) {
 		t.Errorf("GET /healthz through targetPort %d = %d, %v; want 200", target, code, err)
 	}
 }
+
+// A named probe port resolves through the container's ports
+// (pkg/probe/util.go ResolveContainerPort) and passes when it names the port
+// the server listens on.
+func TestNamedProbePortOnListenPort(t *testing.T) {
+	e := start(t, true)
+	p := pod("named", map[string]string{"PORT": "8080"})
+	c := &p.Spec.Containers[0]
+	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}, PeriodSeconds: 1}
+	e.create(p)
+	e.listeningOn("named", 8080)
+	e.step(2 * time.Second)
+	if got := e.get("named"); !containerStatus(got).Ready {
+		t.Errorf("tcpSocket readiness on the named listening port did not pass: %s", statusSummary(got))
+	}
+}
