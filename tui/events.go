@@ -83,7 +83,7 @@ func (e *eventsPane) Update(msg tea.KeyMsg) {
 func (e *eventsPane) View(now time.Time) string {
 	title := "EVENTS (all pods)"
 	if e.scope != "" {
-		title = "EVENTS for " + e.scope
+		title = "EVENTS for " + sanitize(e.scope)
 	}
 	title += fmt.Sprintf("  %d, newest first", len(e.list))
 	w := e.scroll.w
