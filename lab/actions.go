@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -198,9 +197,10 @@ func isRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &op) && op.Op == "dial")
 }
 
-// podAddress finds where the pod's probe server listens: the port of its
-// first container's first declared port, else of its probes, else 80 (with
-// one container the kubelet maps every port to the one it listens on).
+// podAddress finds the pod's probe server on the port the cluster's actions
+// use (kube.ProbePort: the first declared port, else a probe's, else 80), so
+// a pod that declares a port its server does not listen on fails here as it
+// fails through pods/proxy.
 func (l *Lab) podAddress(ctx context.Context, t kube.Target) (string, error) {
 	pod, err := l.Client().CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -209,27 +209,11 @@ func (l *Lab) podAddress(ctx context.Context, t kube.Target) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pod %s: %w", t, err)
 	}
-	addr, err := kubelet.PodAddress(pod, podPort(pod))
+	addr, err := kubelet.PodAddress(pod, kube.ProbePort(pod))
 	if err != nil {
 		return "", err
 	}
 	return addr, nil
-}
-
-func podPort(pod *corev1.Pod) int {
-	if len(pod.Spec.Containers) == 0 {
-		return 80
-	}
-	c := pod.Spec.Containers[0]
-	if len(c.Ports) > 0 {
-		return int(c.Ports[0].ContainerPort)
-	}
-	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
-		if p != nil && p.HTTPGet != nil && p.HTTPGet.Port.IntValue() > 0 {
-			return p.HTTPGet.Port.IntValue()
-		}
-	}
-	return 80
 }
 
 // rewriteServiceHost maps a Service name in host to its loopback stand-in

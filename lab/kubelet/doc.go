@@ -20,9 +20,11 @@
 //
 // Each pod gets its own loopback IP (127.0.x.y on Linux, where all of 127/8
 // reaches lo; 127.0.0.1 elsewhere) and each container one free TCP port,
-// passed to the child as PORT. Every containerPort and probe port of a
-// container maps to that one port, because the probe server listens on
-// $PORT only; so port 80 in a manifest works without root. The map is
+// passed to the child as PORT. The probe server listens on one container
+// port, the manifest's PORT or else the image's 80 (ListenPort), and only
+// that port maps to the child's, so port 80 works without root; any other
+// port is refused as it would be on a cluster, so a probe or Service aimed
+// at the wrong port teaches what it would there. The map is
 // recorded in the pod annotation PortsAnnotation and the IP in IPAnnotation
 // before binding, and PodAddress reads them. Probes are sent to the pod IP
 // and the manifest's port, as the kubelet sends them, and dialled on the

@@ -87,13 +87,14 @@ func TestStartupProbeFailureRestarts(t *testing.T) {
 // say so once, without failing the pod.
 func TestOtherProbeHandlers(t *testing.T) {
 	e := start(t, true)
-	p := pod("handlers", nil)
+	// PORT makes the server listen on the named port, as it must on a cluster.
+	p := pod("handlers", map[string]string{"PORT": "8080"})
 	c := &p.Spec.Containers[0]
 	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
 	c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}, InitialDelaySeconds: 1, PeriodSeconds: 1}
 	c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1}
 	e.create(p)
-	e.listening("handlers")
+	e.listeningOn("handlers", 8080)
 	e.step(time.Second)
 	got := e.get("handlers")
 	if !containerStatus(got).Ready {

@@ -31,7 +31,9 @@ func TestPodAddress(t *testing.T) {
 		wantErr string
 	}{
 		{"declared port", mk("127.0.1.2", `{"a":4001,"a/80":4001}`, "a"), 80, "127.0.1.2:4001", ""},
-		{"undeclared port, one container", mk("127.0.1.2", `{"a":4001}`, "a"), 8080, "127.0.1.2:4001", ""},
+		// The server listens on one port only: another port on a one-container
+		// pod is refused, as on a cluster, not quietly routed to it.
+		{"undeclared port, one container", mk("127.0.1.2", `{"a":4001}`, "a"), 8080, "", "serves no port 8080"},
 		{"second container's port", mk("127.0.1.2", `{"a":4001,"a/80":4001,"b":4002,"b/9090":4002}`, "a", "b"), 9090, "127.0.1.2:4002", ""},
 		{"unknown port, two containers", mk("127.0.1.2", `{"a":4001,"b":4002}`, "a", "b"), 81, "", "serves no port 81"},
 		{"not scheduled", mk("", "", "a"), 80, "", "has no IP yet"},
