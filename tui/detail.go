@@ -43,21 +43,7 @@ func (d *detailPane) open(podKey string) {
 }
 
 func (d *detailPane) Update(msg tea.KeyMsg) {
-	k := d.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		d.scroll.scroll(-1)
-	case key.Matches(msg, k.Down):
-		d.scroll.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		d.scroll.scroll(-d.scroll.h)
-	case key.Matches(msg, k.PageDown):
-		d.scroll.scroll(d.scroll.h)
-	case key.Matches(msg, k.Top):
-		d.scroll.top()
-	case key.Matches(msg, k.Bottom):
-		d.scroll.bottom()
-	}
+	d.scroll.handleKey(msg, d.keys)
 }
 
 func (d *detailPane) View() string {

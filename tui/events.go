@@ -61,21 +61,7 @@ func (e *eventsPane) rebuild(s *clusterState, podKey string) {
 }
 
 func (e *eventsPane) Update(msg tea.KeyMsg) {
-	k := e.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		e.scroll.scroll(-1)
-	case key.Matches(msg, k.Down):
-		e.scroll.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		e.scroll.scroll(-e.scroll.h)
-	case key.Matches(msg, k.PageDown):
-		e.scroll.scroll(e.scroll.h)
-	case key.Matches(msg, k.Top):
-		e.scroll.top()
-	case key.Matches(msg, k.Bottom):
-		e.scroll.bottom()
-	}
+	e.scroll.handleKey(msg, e.keys)
 }
 
 // View formats the lines with ages against now; only the visible ones are

@@ -83,17 +83,10 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return tea.Quit
 	case m.focus == focusHelp:
 		// ? or esc closes help; arrows scroll it; other keys are ignored.
-		switch {
-		case key.Matches(msg, k.Help, k.Back):
+		if key.Matches(msg, k.Help, k.Back) {
 			m.setFocus(m.back)
-		case key.Matches(msg, k.Up):
-			m.helpText.scroll(-1)
-		case key.Matches(msg, k.Down):
-			m.helpText.scroll(1)
-		case key.Matches(msg, k.PageUp):
-			m.helpText.scroll(-m.helpText.h)
-		case key.Matches(msg, k.PageDown):
-			m.helpText.scroll(m.helpText.h)
+		} else {
+			m.helpText.handleKey(msg, k)
 		}
 		return nil
 	case key.Matches(msg, k.Help):

@@ -128,21 +128,7 @@ func (o *outputPane) summary(e outputEntry, short bool) string {
 }
 
 func (o *outputPane) Update(msg tea.KeyMsg) {
-	k := o.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		o.scroll.scroll(-1)
-	case key.Matches(msg, k.Down):
-		o.scroll.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		o.scroll.scroll(-o.scroll.h)
-	case key.Matches(msg, k.PageDown):
-		o.scroll.scroll(o.scroll.h)
-	case key.Matches(msg, k.Top):
-		o.scroll.top()
-	case key.Matches(msg, k.Bottom):
-		o.scroll.bottom()
-	}
+	o.scroll.handleKey(msg, o.keys)
 }
 
 func (o *outputPane) View() string {

@@ -38,21 +38,7 @@ func (r *rolloutPane) ShortHelp() []key.Binding {
 }
 
 func (r *rolloutPane) Update(msg tea.KeyMsg) {
-	k := r.keys
-	switch {
-	case key.Matches(msg, k.Up):
-		r.scroll.scroll(-1)
-	case key.Matches(msg, k.Down):
-		r.scroll.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		r.scroll.scroll(-r.scroll.h)
-	case key.Matches(msg, k.PageDown):
-		r.scroll.scroll(r.scroll.h)
-	case key.Matches(msg, k.Top):
-		r.scroll.top()
-	case key.Matches(msg, k.Bottom):
-		r.scroll.bottom()
-	}
+	r.scroll.handleKey(msg, r.keys)
 }
 
 func (r *rolloutPane) View() string {

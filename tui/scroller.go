@@ -1,5 +1,10 @@
 package tui
 
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
 // scroller is a list of lines with a scroll offset: the shared body of the
 // text panes (events, output, rollout, detail, help).
 type scroller struct {
@@ -21,6 +26,29 @@ func (s *scroller) setLines(lines []string) {
 func (s *scroller) scroll(n int) {
 	s.offset += n
 	s.clamp()
+}
+
+// handleKey moves the view for the scrolling keys of k (up, down, page up,
+// page down, top, bottom) and reports whether msg was one of them; every
+// text pane and the help screen scroll the same way through it.
+func (s *scroller) handleKey(msg tea.KeyMsg, k *keyMap) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		s.scroll(-1)
+	case key.Matches(msg, k.Down):
+		s.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		s.scroll(-s.h)
+	case key.Matches(msg, k.PageDown):
+		s.scroll(s.h)
+	case key.Matches(msg, k.Top):
+		s.top()
+	case key.Matches(msg, k.Bottom):
+		s.bottom()
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *scroller) top()    { s.offset = 0 }
