@@ -2,7 +2,10 @@ package tui
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +83,12 @@ func benchBatch(b *testing.B, sortBy sortKey, w, h int) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
+	// Issue 4's memory target is on the process: report its resident set
+	// too (the benchmark process holds the model, the 5,000 pods and the
+	// pre-built batches, so this is an upper bound for the dashboard).
+	if mb, ok := residentMB(); ok {
+		b.ReportMetric(mb, "rssMB")
+	}
 	if len(m.pods.rows) != n {
 		b.Fatalf("%d rows, want %d", len(m.pods.rows), n)
 	}
@@ -99,4 +108,22 @@ func BenchmarkFirstScreen(b *testing.B) {
 		m.Update(batchMsg(first))
 		_ = m.View()
 	}
+}
+
+// residentMB reads the process's VmRSS from /proc (Linux only).
+func residentMB() (float64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				return 0, false
+			}
+			return float64(kb) / 1024, true
+		}
+	}
+	return 0, false
 }
