@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The exact bodies of run.py, newline included: the seed's
@@ -204,29 +206,27 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	v := s.live.check(time.Now())
-	if v.ok {
-		s.metrics.healthzOK.Inc()
-		writeJSONText(w, http.StatusOK, bodyOK)
-		return
-	}
-	s.metrics.healthzError.Inc()
-	s.log.Warn("healthz failing", "code", http.StatusInternalServerError, "reason", v.reason, "remote", r.RemoteAddr)
-	w.Header().Set(ReasonHeader, v.reason)
-	writeJSONText(w, http.StatusInternalServerError, bodyError)
+	s.answerCheck(w, r, s.live.check(time.Now()), "healthz failing", http.StatusInternalServerError,
+		s.metrics.healthzOK, s.metrics.healthzError)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	v := s.ready.check()
+	s.answerCheck(w, r, s.ready.check(), "readyz failing", http.StatusServiceUnavailable,
+		s.metrics.readyzOK, s.metrics.readyzError)
+}
+
+// answerCheck gives a liveness or readiness verdict the original's bodies,
+// counts it, and for a failure logs the reason and puts it in ReasonHeader.
+func (s *Server) answerCheck(w http.ResponseWriter, r *http.Request, v verdict, failMsg string, failCode int, ok, failed prometheus.Counter) {
 	if v.ok {
-		s.metrics.readyzOK.Inc()
+		ok.Inc()
 		writeJSONText(w, http.StatusOK, bodyOK)
 		return
 	}
-	s.metrics.readyzError.Inc()
-	s.log.Warn("readyz failing", "code", http.StatusServiceUnavailable, "reason", v.reason, "remote", r.RemoteAddr)
+	failed.Inc()
+	s.log.Warn(failMsg, "code", failCode, "reason", v.reason, "remote", r.RemoteAddr)
 	w.Header().Set(ReasonHeader, v.reason)
-	writeJSONText(w, http.StatusServiceUnavailable, bodyError)
+	writeJSONText(w, failCode, bodyError)
 }
 
 // crash closes the connection without a reply (curl: "Empty reply from
