@@ -5,18 +5,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -30,6 +34,9 @@ import (
 var serverArgv []string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == seededRuntimeArg {
+		runSeededRuntime(os.Args[2:])
+	}
 	dir, err := os.MkdirTemp("", "proberctl-lab-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -127,15 +134,28 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func startLab(t *testing.T, files ...string) *Lab {
 	t.Helper()
-	l, err := New(Options{Files: files, ServerArgv: serverArgv, Logger: testLogger(t)})
+	l := newLab(t, serverArgv, files...)
+	start(t, l)
+	return l
+}
+
+// newLab builds a lab whose containers run argv, not started yet, so a
+// test can watch its API from the first write.
+func newLab(t *testing.T, argv []string, files ...string) *Lab {
+	t.Helper()
+	l, err := New(Options{Files: files, ServerArgv: argv, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(l.Stop)
+	return l
+}
+
+func start(t *testing.T, l *Lab) {
+	t.Helper()
 	if err := l.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return l
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
@@ -235,37 +255,184 @@ func httpGet(url string) (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
+// statusTrail records what "kubectl get pods" shows for each pod at every
+// write the API accepts: kube.PodStatus's columns, as the dashboard computes
+// them, with repeats of the same STATUS, READY and restart count left out.
+type statusTrail struct {
+	w    watch.Interface
+	done chan struct{}
+
+	mu   sync.Mutex
+	rows map[string][]kube.PodColumns
+}
+
+// watchStatus starts recording; start it before the lab so nothing is
+// missed.
+func watchStatus(t *testing.T, c kubernetes.Interface) *statusTrail {
+	t.Helper()
+	w, err := c.CoreV1().Pods(Namespace).Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &statusTrail{w: w, done: make(chan struct{}), rows: map[string][]kube.PodColumns{}}
+	go func() {
+		defer close(s.done)
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			row := kube.PodStatus(p, time.Now())
+			s.mu.Lock()
+			rows := s.rows[p.Name]
+			if n := len(rows); n == 0 || rows[n-1].Status != row.Status || rows[n-1].Ready != row.Ready || rows[n-1].RestartCount != row.RestartCount {
+				s.rows[p.Name] = append(rows, row)
+			}
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *statusTrail) Stop() {
+	s.w.Stop()
+	<-s.done
+}
+
+// Of returns one pod's rows in the order they were written.
+func (s *statusTrail) Of(pod string) []kube.PodColumns {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.rows[pod])
+}
+
+// String shows each pod's rows as READY STATUS RESTARTS.
+func (s *statusTrail) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(s.rows)) {
+		fmt.Fprintf(&b, "%s:", name)
+		for _, r := range s.rows[name] {
+			fmt.Fprintf(&b, " [%s %s %d]", r.Ready, r.Status, r.RestartCount)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// showsInOrder reports whether the rows show the STATUS values in this
+// order (others may come between).
+func showsInOrder(rows []kube.PodColumns, statuses ...string) bool {
+	for _, r := range rows {
+		if len(statuses) > 0 && r.Status == statuses[0] {
+			statuses = statuses[1:]
+		}
+	}
+	return len(statuses) == 0
+}
+
 // TestFirstStage is the seed's first experiment: three replicas that wait
 // before listening and crash on 40% of starts reach 3/3 ready, restarting
 // the ones that crashed, and the node port serves the CONTENT.
 //
-// CRASH_FACTOR stays random (RANDOM_SEED would make every start of a pod
-// take the same decision, so a pod that crashes once would crash forever):
-// whether a run sees restarts is chance (no crash at all: 0.6^3 = 22%).
-// What is asserted is what must hold either way.
+// The manifest is demo/foo-1.0.1.yaml with START_WAIT_SECS 1 instead of 15
+// (the wait is the server's; probe timings stay the manifest's). The run is
+// deterministic because the containers start through the seeded runtime
+// (seeds_test.go) with the "first-stage" plan: CRASH_FACTOR 40 still rolls
+// in the real server, with seeds chosen so that the first pod crashes on
+// its first two starts, the second never, the third once. So every run
+// shows what the seed's output shows: a restart at once after the first
+// crash, CrashLoopBackOff (10 s) after the second crash in a row, then all
+// three ready.
 func TestFirstStage(t *testing.T) {
 	t.Parallel()
 	file, port := stage1(t, "40")
-	l := startLab(t, file)
+	rt := newSeededRuntime(t, "first-stage")
+	l := newLab(t, rt.Argv, file)
 	c := l.Client()
-	// Back-off after crashes in a row is 0, 10, 20, 40 s: four crashes in a
-	// row (p = 2.6% per pod) take 70 s before the next start.
-	ps := readyPods(t, c, 150*time.Second, "1.0.1", 3)
-	var total int32
+	trail := watchStatus(t, c)
+	start(t, l)
+
+	// The slowest pod: 1 s wait and crash, again, 10 s back-off, 1 s
+	// wait, then readiness after its initialDelaySeconds 5 on the next
+	// tick of its 10 s period.
+	ps := readyPods(t, c, 90*time.Second, "1.0.1", 3)
+	now := time.Now()
+	starts := map[string][]seededStart{}
+	for _, s := range rt.Starts(t) {
+		starts[s.Pod] = append(starts[s.Pod], s)
+	}
+	t.Logf("what kubectl get pods showed along the way:\n%s", trail)
+
+	var sawRestarts bool
 	for _, p := range ps {
-		total += restarts(&p)
 		if !strings.HasPrefix(p.Name, "prober-foo-") || len(strings.Split(p.Name, "-")) != 4 {
 			t.Errorf("pod name %q, want prober-foo-<hash>-<5 chars>", p.Name)
 		}
+		row := kube.PodStatus(&p, now)
+		ss := starts[p.Name]
+		if len(ss) == 0 {
+			t.Fatalf("%s: no start recorded by the seeded runtime", p.Name)
+		}
+		// Every start after the first is a restart the kubelet counts.
+		if row.Ready != "1/1" || row.Status != "Running" || row.RestartCount != len(ss)-1 {
+			t.Errorf("%s: READY %s STATUS %s RESTARTS %s after %d starts; want 1/1 Running %d",
+				p.Name, row.Ready, row.Status, row.Restarts, len(ss), len(ss)-1)
+		}
+		rows := trail.Of(p.Name)
+		// The plan's crashes, as a person watching would have seen them.
+		switch ss[0].Ordinal {
+		case 0: // crashed on the first two starts
+			if len(ss) < 3 {
+				t.Errorf("%s: %d starts, the plan crashes the first two", p.Name, len(ss))
+			}
+			if !showsInOrder(rows, "Error", "CrashLoopBackOff", "Running") {
+				t.Errorf("%s: STATUS never went Error, then CrashLoopBackOff, then Running", p.Name)
+			}
+			if !strings.HasPrefix(row.Restarts, fmt.Sprintf("%d (", row.RestartCount)) || !strings.HasSuffix(row.Restarts, " ago)") {
+				t.Errorf("%s: RESTARTS %q, want \"%d (<age> ago)\"", p.Name, row.Restarts, row.RestartCount)
+			}
+		case 1: // never crashed
+			if showsInOrder(rows, "Error") || showsInOrder(rows, "CrashLoopBackOff") {
+				t.Errorf("%s never crashed, yet STATUS showed a crash", p.Name)
+			}
+		case 2: // crashed once, restarted at once
+			if len(ss) < 2 || !showsInOrder(rows, "Error", "Running") {
+				t.Errorf("%s: %d starts; want a crash (STATUS Error) and then Running", p.Name, len(ss))
+			}
+		}
 		st := p.Status.ContainerStatuses[0]
 		if st.RestartCount > 0 {
+			sawRestarts = true
 			// A crash on launch exits with CRASH_EXIT_CODE (1): Error.
 			if term := st.LastTerminationState.Terminated; term == nil || term.ExitCode != 1 || term.Reason != "Error" {
 				t.Errorf("%s restarted %d times, last state %+v; want terminated, exit 1, Error", p.Name, st.RestartCount, st.LastTerminationState)
 			}
 		}
 	}
-	t.Logf("3/3 ready with %d restarts along the way", total)
+	if !sawRestarts {
+		t.Errorf("3/3 ready with no restart along the way; the plan crashes three starts")
+	}
+	// The back-off after the second crash in a row, with the kubelet's text
+	// (pkg/kubelet/kuberuntime/kuberuntime_manager.go doBackOff).
+	events, err := c.CoreV1().Events(Namespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var backOff bool
+	for _, e := range events.Items {
+		p := e.InvolvedObject
+		if e.Reason == "BackOff" && e.Type == corev1.EventTypeWarning &&
+			e.Message == fmt.Sprintf("Back-off restarting failed container prober-foo in pod %s_%s(%s)", p.Name, p.Namespace, p.UID) {
+			backOff = true
+		}
+	}
+	if !backOff {
+		t.Errorf("no BackOff event \"Back-off restarting failed container prober-foo in pod ...\"")
+	}
+
 	body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d", port))
 	if err != nil || body != `{ "team": "foo", "version": "1.0.1" }` {
 		t.Errorf("curl the node port: %q, %v", body, err)
