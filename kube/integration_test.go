@@ -32,47 +32,25 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
+	"github.com/proberctl/proberctl/internal/testbin"
 	"github.com/proberctl/proberctl/kube/kubetest"
 	"github.com/proberctl/proberctl/kube/kubetest/netns"
-)
-
-// proberctl is the binary under test, built once in TestMain when the
-// control plane is available; buildErr says why it is missing otherwise.
-var (
-	proberctl string
-	buildErr  error
 )
 
 func TestMain(m *testing.M) {
 	// The outage tests make client-go's reflectors log their retries;
 	// the watcher reports them as Conn changes, which the tests check.
 	SilenceKlog(io.Discard)
-	var dir string
-	if os.Getenv(kubetest.EnvControlPlane) != "" {
-		dir, buildErr = os.MkdirTemp("", "proberctl-kube-test-")
-		if buildErr == nil {
-			bin := filepath.Join(dir, "proberctl")
-			out, err := exec.Command("go", "build", "-o", bin, "github.com/proberctl/proberctl").CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build proberctl: %v\n%s", err, out)
-			} else {
-				proberctl = bin
-			}
-		}
-	}
 	code := kubetest.Run(m)
-	if dir != "" {
-		os.RemoveAll(dir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
+// needBinary is the binary under test, built once per test process on
+// first use. Call it before starting a deadline: the first call builds.
 func needBinary(t *testing.T) string {
 	t.Helper()
-	if proberctl == "" {
-		t.Fatalf("proberctl binary not built: %v", buildErr)
-	}
-	return proberctl
+	return testbin.Build(t, testbin.Options{})
 }
 
 func clientset(t testing.TB, cfg *rest.Config) kubernetes.Interface {
@@ -421,9 +399,10 @@ func kubeconfigFor(t *testing.T, cfg *rest.Config, ns string) string {
 // runCLI runs the proberctl binary and returns its output and exit code.
 func runCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
+	bin := needBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, needBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
@@ -803,11 +782,12 @@ func TestWatcherSurvivesAPIServerRestart(t *testing.T) {
 func TestWatchCommand(t *testing.T) {
 	env := kubetest.Start(t)
 	ns := env.Namespace(t)
+	bin := needBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	kubeconfig := kubeconfigFor(t, env.Config, ns)
 
-	cmd := exec.CommandContext(ctx, needBinary(t), "watch", "--kubeconfig", kubeconfig, "-o", "json", "--for", "50s")
+	cmd := exec.CommandContext(ctx, bin, "watch", "--kubeconfig", kubeconfig, "-o", "json", "--for", "50s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -12,33 +12,21 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/proberctl/proberctl/internal/testbin"
 )
 
 // The process tests run the real binary, built once per test run.
 const testVersion = "v0.0.0-processtest"
 
-var (
-	tmpDir    string
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
-	var err error
-	tmpDir, err = os.MkdirTemp("", "proberctl-server-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(tmpDir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
@@ -46,21 +34,12 @@ func TestMain(m *testing.M) {
 // runs (-run TestRoot, fuzzing) do not pay for it.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(tmpDir, "proberctl")
-		// The Dockerfile's build: static, trimmed, serve-only, version stamped.
-		cmd := exec.Command("go", "build", "-trimpath", "-tags", "serveonly", "-ldflags", "-s -w -X main.version="+testVersion,
-			"-o", binPath, "github.com/proberctl/proberctl")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+	// The Dockerfile's build: static, trimmed, serve-only, version stamped.
+	return testbin.Build(t, testbin.Options{
+		Tags:  []string{"serveonly"},
+		Flags: []string{"-trimpath", "-ldflags", "-s -w -X main.version=" + testVersion},
+		Env:   []string{"CGO_ENABLED=0"},
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
 }
 
 // proc is one running `proberctl serve`.

@@ -26,11 +26,16 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
+	"github.com/proberctl/proberctl/internal/testbin"
 	"github.com/proberctl/proberctl/kube/kubetest"
 	"github.com/proberctl/proberctl/kube/kubetest/netns"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := kubetest.Run(m)
+	testbin.Cleanup()
+	os.Exit(code)
+}
 
 const probePort = 8080
 
@@ -334,12 +339,7 @@ func clientFor(t *testing.T, env *kubetest.Env, user string) kubernetes.Interfac
 // on probePort, answering GET / with content, and waits until it answers.
 func startProbeServer(t *testing.T, host *netns.Host, content string) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "proberctl")
-	build := exec.Command("go", "build", "-o", bin, "github.com/proberctl/proberctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build proberctl: %v\n%s", err, out)
-	}
-	cmd := host.Command(bin, "serve")
+	cmd := host.Command(testbin.Build(t, testbin.Options{}), "serve")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", probePort), "CONTENT="+content)
 	log, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {

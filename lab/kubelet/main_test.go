@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,17 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/proberctl/proberctl/internal/testbin"
 	"github.com/proberctl/proberctl/lab/store"
-)
-
-// proberctl is the binary built once for the package's tests; every
-// container runs "proberctl serve". It is built on first use (see
-// serverArgv), so unit tests and fuzzing do not wait for it.
-var (
-	binDir    string
-	proberctl string
-	buildOnce sync.Once
-	buildErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -37,35 +26,17 @@ func TestMain(m *testing.M) {
 		runHelper()
 		return
 	}
-	os.Exit(runTests(m))
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "lab-kubelet-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binDir = dir
-	return m.Run()
-}
-
-// buildProberctl builds the binary once per test process.
+// buildProberctl builds the binary every container runs ("proberctl
+// serve") once per test process, on first use, so unit tests and fuzzing
+// do not wait for it.
 func buildProberctl(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		proberctl = filepath.Join(binDir, "proberctl")
-		build := exec.Command("go", "build", "-o", proberctl, "github.com/proberctl/proberctl")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build proberctl for the kubelet tests: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return proberctl
+	return testbin.Build(t, testbin.Options{})
 }
 
 // env is one kubelet on one in-memory API, as the lab runs it.
