@@ -2,10 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/client-go/kubernetes"
@@ -102,5 +106,54 @@ func TestDefaultsMatchAPIServer(t *testing.T) {
 	rsp.ClusterIP, rsp.ClusterIPs, lsp.ClusterIP, lsp.ClusterIPs = "", nil, "", nil
 	if !equality.Semantic.DeepEqual(rsp, lsp) {
 		t.Errorf("Service spec differs (- apiserver, + lab):\n%s", diff.Diff(rsp, lsp))
+	}
+}
+
+// TestValidationMatchesAPIServer makes each write of the validation table
+// on a real kube-apiserver 1.37.2 and on the lab's store: both accept it or
+// both refuse it with the same StatusError (reason Invalid, kind, name,
+// message and causes), and the apiserver's causes are the table's, so
+// TestValidation, which runs without a control plane, checks the
+// apiserver's texts too.
+func TestValidationMatchesAPIServer(t *testing.T) {
+	env := kubetest.Start(t)
+	ctx := context.Background()
+	const ns = "lab-validation"
+	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Pods need the service account the admission plugin looks up
+	// before validation runs.
+	if err := kubetest.EnsureServiceAccount(ctx, env.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(store.Options{})
+	defer s.Close()
+	for i, tc := range validationCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			realErr := tc.run(ctx, env.Client, ns, caseName(i), t)
+			labErr := tc.run(ctx, s.Client(), ns, caseName(i), t)
+			rc, err := causes(realErr)
+			if err != nil {
+				t.Fatalf("apiserver: %v", err)
+			}
+			if !slices.Equal(rc, tc.want) {
+				t.Errorf("the apiserver's causes:\n  %s\nthe table's:\n  %s", strings.Join(rc, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			if realErr == nil && labErr == nil {
+				return
+			}
+			var rs, ls *apierrors.StatusError
+			if !errors.As(realErr, &rs) || !errors.As(labErr, &ls) {
+				t.Fatalf("apiserver: %v\nlab:       %v", realErr, labErr)
+			}
+			r, l := rs.ErrStatus, ls.ErrStatus
+			if r.Reason != l.Reason || r.Code != l.Code || r.Message != l.Message {
+				t.Errorf("apiserver: %s %d %s\nlab:       %s %d %s", r.Reason, r.Code, r.Message, l.Reason, l.Code, l.Message)
+			}
+			if !equality.Semantic.DeepEqual(r.Details, l.Details) {
+				t.Errorf("details differ (- apiserver, + lab):\n%s", diff.Diff(r.Details, l.Details))
+			}
+		})
 	}
 }

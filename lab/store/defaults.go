@@ -8,8 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -23,26 +21,28 @@ const (
 	NodePortMax = 32767
 )
 
-// defaultAndValidate applies the defaults the apiserver applies
-// (pkg/apis/apps/v1/defaults.go, pkg/apis/core/v1/defaults.go) and the few
-// validations whose absence would leave the lab stuck on bad input. old is
-// the stored object on update, nil on create.
-func (s *Store) defaultAndValidate(obj, old runtime.Object) error {
+// setDefaults applies the defaults the apiserver applies when it decodes a
+// write (pkg/apis/apps/v1/defaults.go, pkg/apis/core/v1/defaults.go) and, to
+// a new pod, what its registry and admission add. old is the stored object
+// on update, nil on create.
+func setDefaults(obj, old runtime.Object) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
 		defaultDeployment(o)
-		return validateDeployment(o)
 	case *appsv1.ReplicaSet:
 		if o.Spec.Replicas == nil {
 			o.Spec.Replicas = ptr(int32(1))
 		}
 		defaultPodSpec(&o.Spec.Template.Spec)
-		return validateSelector(schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, o.Name, o.Spec.Selector, o.Spec.Template.Labels)
 	case *corev1.Pod:
 		defaultPodSpec(&o.Spec)
-		// SetDefaults_Pod, not SetDefaults_PodSpec: templates keep nil.
+		// SetDefaults_Pod, not SetDefaults_PodSpec: a template keeps nil
+		// here and keeps a negative grace period, which a pod turns into 1.
 		if o.Spec.EnableServiceLinks == nil {
 			o.Spec.EnableServiceLinks = ptr(true)
+		}
+		if g := o.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+			o.Spec.TerminationGracePeriodSeconds = ptr(int64(1))
 		}
 		if old == nil {
 			// pkg/registry/core/pod/strategy.go PrepareForCreate.
@@ -52,7 +52,6 @@ func (s *Store) defaultAndValidate(obj, old runtime.Object) error {
 	case *corev1.Service:
 		defaultService(o)
 	}
-	return nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -88,59 +87,6 @@ func defaultDeployment(d *appsv1.Deployment) {
 		d.Spec.ProgressDeadlineSeconds = ptr(int32(600))
 	}
 	defaultPodSpec(&d.Spec.Template.Spec)
-}
-
-func validateDeployment(d *appsv1.Deployment) error {
-	gk := schema.GroupKind{Group: "apps", Kind: "Deployment"}
-	if err := validateSelector(gk, d.Name, d.Spec.Selector, d.Spec.Template.Labels); err != nil {
-		return err
-	}
-	var errs field.ErrorList
-	p := field.NewPath("spec", "strategy")
-	switch d.Spec.Strategy.Type {
-	case appsv1.RecreateDeploymentStrategyType:
-		if d.Spec.Strategy.RollingUpdate != nil {
-			errs = append(errs, field.Forbidden(p.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
-		}
-	case appsv1.RollingUpdateDeploymentStrategyType:
-		ru := d.Spec.Strategy.RollingUpdate
-		surge, err1 := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, 100, true)
-		unavail, err2 := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, 100, false)
-		if err1 != nil {
-			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxSurge"), ru.MaxSurge.String(), "must be an integer or a percentage (e.g '5%')"))
-		}
-		if err2 != nil {
-			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "must be an integer or a percentage (e.g '5%')"))
-		}
-		if err1 == nil && err2 == nil && surge == 0 && unavail == 0 {
-			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0"))
-		}
-	default:
-		errs = append(errs, field.NotSupported(p.Child("type"), d.Spec.Strategy.Type, []string{"Recreate", "RollingUpdate"}))
-	}
-	if *d.Spec.Replicas < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "replicas"), *d.Spec.Replicas, "must be greater than or equal to 0"))
-	}
-	if len(errs) > 0 {
-		return apierrors.NewInvalid(gk, d.Name, errs)
-	}
-	return nil
-}
-
-func validateSelector(gk schema.GroupKind, name string, sel *metav1.LabelSelector, tmpl map[string]string) error {
-	p := field.NewPath("spec", "selector")
-	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
-		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Required(p, "")})
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(p, sel, err.Error())})
-	}
-	if !s.Matches(labels.Set(tmpl)) {
-		return apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "template", "metadata", "labels"),
-			tmpl, "`selector` does not match template `labels`")})
-	}
-	return nil
 }
 
 // defaultPodSpec is the part of pkg/apis/core/v1/defaults.go the views show

@@ -167,9 +167,7 @@ func (s *Store) create(gvr schema.GroupVersionResource, ns string, in runtime.Ob
 	if m.GetNamespace() == "" {
 		m.SetNamespace(ns)
 	}
-	if err := s.defaultAndValidate(obj, nil); err != nil {
-		return nil, err
-	}
+	setDefaults(obj, nil)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,18 +188,22 @@ func (s *Store) create(gvr schema.GroupVersionResource, ns string, in runtime.Ob
 		if m.GetName() == "" {
 			return nil, apierrors.NewAlreadyExists(gr, m.GetGenerateName())
 		}
-	default:
-		return nil, errNameRequired(gr)
+	}
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(s.now())
+	m.SetGeneration(1)
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	// Validation sees the system fields and the generated name
+	// (rest.BeforeCreate); no name at all is its "name or generateName is
+	// required".
+	if err := validate(obj, nil); err != nil {
+		return nil, err
 	}
 	if _, err := s.tracker.Get(gvr, m.GetNamespace(), m.GetName()); err == nil {
 		return nil, apierrors.NewAlreadyExists(gr, m.GetName())
 	}
-	m.SetUID(uuid.NewUUID())
-	m.SetCreationTimestamp(s.now())
 	m.SetResourceVersion(s.nextRV())
-	m.SetGeneration(1)
-	m.SetDeletionTimestamp(nil)
-	m.SetDeletionGracePeriodSeconds(nil)
 	if svc, ok := obj.(*corev1.Service); ok {
 		if err := s.allocate(svc, nil); err != nil {
 			return nil, err
@@ -214,10 +216,6 @@ func (s *Store) create(gvr schema.GroupVersionResource, ns string, in runtime.Ob
 		return nil, err
 	}
 	return obj.DeepCopyObject(), nil
-}
-
-func errNameRequired(gr schema.GroupResource) error {
-	return apierrors.NewBadRequest(fmt.Sprintf("%s: metadata.name or metadata.generateName is required", gr))
 }
 
 // update writes obj over the stored object. For the status subresource only
@@ -258,19 +256,25 @@ func (s *Store) updateLocked(gvr schema.GroupVersionResource, sub string, obj ru
 		m, _ = meta.Accessor(obj)
 	case "":
 		copyField(obj, cur, "Status")
-		if err := s.defaultAndValidate(obj, cur); err != nil {
-			return nil, err
-		}
-		if !equality.Semantic.DeepEqual(structField(obj, "Spec"), structField(cur, "Spec")) {
-			m.SetGeneration(cm.GetGeneration() + 1)
-		} else {
-			m.SetGeneration(cm.GetGeneration())
-		}
-		// Fields only the apiserver sets.
+		setDefaults(obj, cur)
+		// Fields only the apiserver sets, set before validation as the
+		// registry's PrepareForUpdate does; an update without a
+		// resourceVersion is an unconditional one, validated as if it
+		// named the stored version (generic registry Store.Update).
 		m.SetUID(cm.GetUID())
 		m.SetCreationTimestamp(cm.GetCreationTimestamp())
 		m.SetDeletionTimestamp(cm.GetDeletionTimestamp())
 		m.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
+		m.SetGeneration(cm.GetGeneration())
+		if m.GetResourceVersion() == "" {
+			m.SetResourceVersion(cm.GetResourceVersion())
+		}
+		if err := validate(obj, cur); err != nil {
+			return nil, err
+		}
+		if !equality.Semantic.DeepEqual(structField(obj, "Spec"), structField(cur, "Spec")) {
+			m.SetGeneration(cm.GetGeneration() + 1)
+		}
 		if svc, ok := obj.(*corev1.Service); ok {
 			if err := s.allocate(svc, cur.(*corev1.Service)); err != nil {
 				return nil, err
