@@ -7,14 +7,19 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/homedir"
 	"k8s.io/klog/v2"
 )
 
@@ -35,8 +40,10 @@ type ClusterConfig struct {
 	REST *rest.Config
 	// Context is the kubeconfig context in use, "" in-cluster.
 	Context string
-	// Namespace is the effective namespace: --namespace, else the context's
-	// (else "default"), and "" with --all-namespaces.
+	// Namespace is the effective namespace: --namespace, else the context's,
+	// else in a pod its own (POD_NAMESPACE, else the service account's
+	// namespace file), else "default"; and "" with --all-namespaces. It is
+	// a valid namespace name.
 	Namespace string
 	// Selector is the validated --selector, "" for everything.
 	Selector      string
@@ -62,7 +69,7 @@ func AddConfigFlags(fs *pflag.FlagSet) *ConfigFlags {
 	f := &ConfigFlags{}
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, whose paths are merged, else ~/.kube/config, else the in-cluster service account)")
 	fs.StringVar(&f.Context, "context", "", "the kubeconfig context to use (default: the current context)")
-	fs.StringVarP(&f.Namespace, "namespace", "n", "", "the namespace to look at (default: the context's namespace)")
+	fs.StringVarP(&f.Namespace, "namespace", "n", "", "the namespace to look at (default: the context's namespace; in a pod, the pod's)")
 	fs.StringVarP(&f.Selector, "selector", "l", "", "label selector for pods, e.g. app=foo or 'version in (1.0.1,1.0.2)'")
 	fs.BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "look at every namespace")
 	fs.StringVar(&f.RequestTimeout, "request-timeout", "0", "how long to wait for a single API request before giving up (not the long-lived watches): 0 for no limit, a number of seconds, or a duration like 5s or 2m")
@@ -91,16 +98,45 @@ func (f *ConfigFlags) Load() (ClusterConfig, error) {
 
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.Kubeconfig
+	// clientcmd fixes ~/.kube/config when it loads (loader.go,
+	// RecommendedHomeFile). Follow $HOME if it changed since, as tests
+	// change it, and then migrate no legacy file into the new home.
+	home := filepath.Join(homedir.HomeDir(), clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)
+	if os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" && home != clientcmd.RecommendedHomeFile {
+		rules.Precedence = []string{home}
+		rules.MigrationRules = nil
+	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.Context}
 	if f.Namespace != "" {
 		overrides.Context.Namespace = f.Namespace
 	}
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 
+	// The merged kubeconfig (empty when there is none), read first so that
+	// a wrong context is reported with the contexts there are.
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return cc, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	ctxName := raw.CurrentContext
+	if f.Context != "" {
+		ctxName = f.Context
+	}
+	if ctxName != "" && raw.Contexts[ctxName] == nil {
+		what := "context"
+		if f.Context == "" {
+			what = "current-context"
+		}
+		return cc, fmt.Errorf("%s %q does not exist in %s (%s)", what, ctxName, kubeconfigWhere(rules), contextList(raw))
+	}
+
 	restCfg, err := loader.ClientConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			return cc, errNoKubeconfig(rules)
+			return cc, emptyConfigError(raw, ctxName, rules)
+		}
+		if len(raw.Contexts) == 0 && inClusterProblem() == "" {
+			return cc, fmt.Errorf("in-cluster config (no kubeconfig, and KUBERNETES_SERVICE_HOST is set): %w", err)
 		}
 		return cc, fmt.Errorf("load kubeconfig: %w", err)
 	}
@@ -111,11 +147,8 @@ func (f *ConfigFlags) Load() (ClusterConfig, error) {
 	if err != nil {
 		return cc, fmt.Errorf("namespace from kubeconfig: %w", err)
 	}
-	if raw, err := loader.RawConfig(); err == nil {
-		cc.Context = raw.CurrentContext
-		if f.Context != "" {
-			cc.Context = f.Context
-		}
+	if len(raw.Contexts) > 0 {
+		cc.Context = ctxName
 	}
 	cc.REST = restCfg
 	cc.Namespace = ns
@@ -123,20 +156,117 @@ func (f *ConfigFlags) Load() (ClusterConfig, error) {
 	cc.AllNamespaces = f.AllNamespaces
 	if f.AllNamespaces {
 		cc.Namespace = ""
+		return cc, nil
+	}
+	// A namespace name is a DNS label (k8s.io/apimachinery
+	// pkg/api/validation/generic.go, ValidateNamespaceName); anything else
+	// would only come back from every list call as an error.
+	if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+		from := "from --namespace"
+		switch {
+		case f.Namespace != "":
+		case cc.Context != "":
+			from = fmt.Sprintf("from context %q", cc.Context)
+		default:
+			from = "the pod's, from POD_NAMESPACE or " + inClusterDir + "/namespace"
+		}
+		return cc, fmt.Errorf("invalid namespace %q (%s): %s", ns, from, strings.Join(msgs, "; "))
 	}
 	return cc, nil
 }
 
-// errNoKubeconfig says where we looked and what works without a cluster.
-func errNoKubeconfig(rules *clientcmd.ClientConfigLoadingRules) error {
-	where := "~/.kube/config"
-	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
-		where = "$KUBECONFIG (" + env + ")"
-	} else if len(rules.Precedence) > 0 {
-		where = strings.Join(rules.Precedence, ", ")
+// inClusterDir is where the kubelet mounts a pod's ServiceAccount token, CA
+// and namespace, and where rest.InClusterConfig reads them (k8s.io/client-go
+// rest/config.go, tokenFile and rootCAFile).
+const inClusterDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// inClusterProblem says why the in-cluster configuration cannot be used, in
+// the terms of clientcmd's inClusterClientConfig.Possible
+// (k8s.io/client-go tools/clientcmd/client_config.go), or "" when it can.
+func inClusterProblem() string {
+	var unset []string
+	for _, name := range []string{"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"} {
+		if os.Getenv(name) == "" {
+			unset = append(unset, name)
+		}
 	}
-	return fmt.Errorf("%w (looked in %s) and not running in a pod: "+
-		"pass --kubeconfig FILE or set KUBECONFIG, or try 'proberctl lab', which needs no cluster", ErrNoKubeconfig, where)
+	switch len(unset) {
+	case 2:
+		return "not running in a pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set)"
+	case 1:
+		return "not running in a pod (" + unset[0] + " is not set)"
+	}
+	if fi, err := os.Stat(inClusterDir + "/token"); err != nil || fi.IsDir() {
+		return "KUBERNETES_SERVICE_HOST is set, but there is no service account token at " + inClusterDir +
+			"/token (does the pod set automountServiceAccountToken: false?)"
+	}
+	return ""
+}
+
+// kubeconfigWhere names the kubeconfig files Load read, for messages.
+func kubeconfigWhere(rules *clientcmd.ClientConfigLoadingRules) string {
+	if rules.ExplicitPath != "" {
+		return rules.ExplicitPath
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		return "$KUBECONFIG (" + env + ")"
+	}
+	var paths []string
+	for _, p := range rules.Precedence {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	return strings.Join(paths, ", ")
+}
+
+// contextList names the contexts a kubeconfig has, for messages.
+func contextList(raw clientcmdapi.Config) string {
+	if len(raw.Contexts) == 0 {
+		return "it has no contexts"
+	}
+	names := make([]string, 0, len(raw.Contexts))
+	for name := range raw.Contexts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return "contexts: " + strings.Join(names, ", ")
+}
+
+// emptyConfigError explains clientcmd's "no configuration has been
+// provided", which it returns for an incomplete kubeconfig as for none at
+// all, when the in-cluster configuration cannot stand in. kubectl goes on to
+// try localhost:8080; we say what is missing instead.
+func emptyConfigError(raw clientcmdapi.Config, ctxName string, rules *clientcmd.ClientConfigLoadingRules) error {
+	where := kubeconfigWhere(rules)
+	if ctxName == "" {
+		if len(raw.Contexts) > 0 {
+			return fmt.Errorf("%s sets no current-context: choose one with --context NAME (%s), or set it with 'kubectl config use-context NAME'", where, contextList(raw))
+		}
+		return errNoKubeconfig(where)
+	}
+	kctx := raw.Contexts[ctxName] // Load checked that it exists
+	cluster := raw.Clusters[kctx.Cluster]
+	switch {
+	case kctx.Cluster == "":
+		return fmt.Errorf("context %q in %s names no cluster", ctxName, where)
+	case cluster == nil:
+		return fmt.Errorf("context %q in %s names cluster %q, which is not defined there", ctxName, where, kctx.Cluster)
+	case cluster.Server == "":
+		return fmt.Errorf("cluster %q (of context %q) in %s has no server", kctx.Cluster, ctxName, where)
+	}
+	return errNoKubeconfig(where)
+}
+
+// errNoKubeconfig says where we looked, why the pod's service account was
+// no way in either, and what works without a cluster.
+func errNoKubeconfig(where string) error {
+	why := inClusterProblem()
+	if why == "" {
+		why = "the in-cluster configuration is not usable"
+	}
+	return fmt.Errorf("%w (looked in %s) and %s: "+
+		"pass --kubeconfig FILE or set KUBECONFIG=FILE[:FILE...], or run 'proberctl lab', which needs no cluster", ErrNoKubeconfig, where, why)
 }
 
 // parseRequestTimeout accepts what kubectl's --request-timeout accepts: "0"
