@@ -15,6 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/proberctl/proberctl/internal/childproc"
 )
 
 // instance is one run of a container: one child process. A restart makes a
@@ -192,7 +194,7 @@ func (pw *podWorker) spawn(pod *corev1.Pod, c *containerState, attempt int) *ins
 		logw = &lineLogger{log: pw.k.log.With("pod", pw.key, "container", c.spec.Name)}
 		cmd.Stdout, cmd.Stderr = logw, logw
 	}
-	if err := pw.k.spawner.start(cmd); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		pw.endEarly(in, err)
 		return in
 	}

@@ -39,7 +39,7 @@
 // every container gets SIGTERM and, after Options.ShutdownGracePeriod,
 // SIGKILL; Run returns once every child is reaped. On Linux children also
 // die with the lab process itself, even on SIGKILL (a parent-death signal,
-// see spawn_linux.go).
+// see internal/childproc).
 //
 // # Status timing
 //

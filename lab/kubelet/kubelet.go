@@ -45,7 +45,6 @@ type Kubelet struct {
 	recorder *recorder
 	prober   *prober
 	ipam     *ipam
-	spawner  *spawner
 	backoff  *flowcontrol.Backoff
 	children sync.WaitGroup
 
@@ -111,12 +110,11 @@ func New(client kubernetes.Interface, opts Options) *Kubelet {
 		opts.ShutdownGracePeriod = minimumGracePeriod
 	}
 	k := &Kubelet{
-		client:  client,
-		opts:    opts,
-		clock:   opts.Clock,
-		log:     opts.Logger,
-		ipam:    newIPAM(),
-		spawner: defaultSpawner,
+		client: client,
+		opts:   opts,
+		clock:  opts.Clock,
+		log:    opts.Logger,
+		ipam:   newIPAM(),
 		// No jitter: the kubelet's crash-loop back-off has none
 		// (pkg/kubelet/kubelet.go flowcontrol.NewBackOff).
 		backoff:  flowcontrol.NewFakeBackOff(initialCrashLoopBackOff, maxCrashLoopBackOff, opts.Clock),

@@ -1,15 +1,9 @@
 package kubelet
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,71 +76,6 @@ func TestRunStopsEveryContainerWhenItEnds(t *testing.T) {
 			t.Errorf("%s still served after Run returned", a)
 		}
 	}
-}
-
-// helperChild is the parent-death test's helper: it starts a child through
-// the kubelet's spawner, prints the child's PID and waits to be killed.
-func helperChild() {
-	cmd := exec.Command("sleep", "300")
-	if err := defaultSpawner.start(cmd); err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
-	// Give the Go runtime reasons to retire threads: the child must not
-	// die with any thread but the process.
-	for range 50 {
-		go func() { time.Sleep(time.Millisecond) }()
-	}
-	fmt.Println(cmd.Process.Pid)
-	select {}
-}
-
-func TestChildrenDieWhenTheLabIsKilled(t *testing.T) {
-	if _, err := os.Stat("/proc/self"); err != nil {
-		t.Skip("parent-death signal is Linux only")
-	}
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), helperEnv+"=child")
-	out, err := helper.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read helper: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatalf("helper said %q", line)
-	}
-	if !alive(pid) {
-		t.Fatalf("child %d not running before the kill", pid)
-	}
-	_ = helper.Process.Signal(syscall.SIGKILL)
-	_ = helper.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("child %d survived its parent's SIGKILL", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// alive reports whether pid runs (a zombie waiting for a reaper does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// "pid (comm) S ...": the state follows the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }
 
 // A lab that ends while a container is being killed for a failed liveness

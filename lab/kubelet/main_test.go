@@ -22,10 +22,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
-		runHelper()
-		return
-	}
 	code := m.Run()
 	testbin.Cleanup()
 	os.Exit(code)

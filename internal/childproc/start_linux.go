@@ -1,4 +1,4 @@
-package kubelet
+package childproc
 
 import (
 	"os/exec"
@@ -15,8 +15,8 @@ import (
 // which is exactly when the children must die, even on SIGKILL.
 //
 // The thread starts on first use, so a process that imports the package and
-// never starts a container (every "proberctl serve" child) pins none.
-type spawner struct {
+// never starts a child (every "proberctl serve" child) pins none.
+var spawner struct {
 	once sync.Once
 	reqs chan spawnReq
 }
@@ -26,25 +26,23 @@ type spawnReq struct {
 	done chan error
 }
 
-var defaultSpawner = &spawner{}
-
-func (s *spawner) loop() {
+func loop() {
 	runtime.LockOSThread()
-	// Never unlocked and never returns: see the type's comment.
-	for r := range s.reqs {
+	// Never unlocked and never returns: see spawner's comment.
+	for r := range spawner.reqs {
 		r.done <- r.cmd.Start()
 	}
 }
 
 // start starts cmd in its own process group, with SIGKILL as its
 // parent-death signal.
-func (s *spawner) start(cmd *exec.Cmd) error {
-	s.once.Do(func() {
-		s.reqs = make(chan spawnReq)
-		go s.loop()
+func start(cmd *exec.Cmd) error {
+	spawner.once.Do(func() {
+		spawner.reqs = make(chan spawnReq)
+		go loop()
 	})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	done := make(chan error, 1)
-	s.reqs <- spawnReq{cmd: cmd, done: done}
+	spawner.reqs <- spawnReq{cmd: cmd, done: done}
 	return <-done
 }

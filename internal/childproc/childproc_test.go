@@ -1,4 +1,6 @@
-package proc
+//go:build linux
+
+package childproc
 
 import (
 	"bufio"
@@ -13,17 +15,26 @@ import (
 	"time"
 )
 
-// TestMain doubles as a parent that dies without cleanup: with
-// PROC_TEST_PARENT set, the test binary starts `sleep` through Start,
-// prints its pid and waits to be killed.
+const parentEnv = "CHILDPROC_TEST_PARENT"
+
+// The tests read /proc and rely on the parent-death signal: Linux only.
+
+// TestMain doubles as a parent that dies without cleanup: with parentEnv
+// set, the test binary starts `sleep` through Start, prints its pid and
+// waits to be killed.
 func TestMain(m *testing.M) {
-	if os.Getenv("PROC_TEST_PARENT") == "1" {
-		p, err := Start(exec.Command("sleep", "300"))
-		if err != nil {
+	if os.Getenv(parentEnv) == "1" {
+		cmd := exec.Command("sleep", "300")
+		if err := Start(cmd); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
-		fmt.Println(p.Cmd.Process.Pid)
+		// Give the Go runtime reasons to retire threads: the child must not
+		// die with any thread but the process.
+		for range 50 {
+			go func() { time.Sleep(time.Millisecond) }()
+		}
+		fmt.Println(cmd.Process.Pid)
 		select {}
 	}
 	os.Exit(m.Run())
@@ -32,8 +43,8 @@ func TestMain(m *testing.M) {
 // TestChildDiesWithParent kills the parent with SIGKILL, so no cleanup can
 // run, and checks that the child goes too.
 func TestChildDiesWithParent(t *testing.T) {
-	parent := exec.Command(os.Args[0])
-	parent.Env = append(os.Environ(), "PROC_TEST_PARENT=1")
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), parentEnv+"=1")
 	out, err := parent.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +79,7 @@ func TestStopKillsTheGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Stdout = w
-	p, err := Start(cmd)
+	p, err := StartProcess(cmd)
 	w.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +104,8 @@ func TestStopKillsTheGroup(t *testing.T) {
 	waitGone(t, grandchild)
 }
 
-// running reports whether pid exists and is not a zombie.
+// running reports whether pid exists and is not a zombie (one waiting for a
+// reaper does not run).
 func running(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
