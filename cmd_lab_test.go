@@ -46,3 +46,24 @@ func TestLabCommandUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestLabRefusesInvalidManifest runs a manifest the apiserver refuses
+// through the lab's headless command: it exits 1 before running anything,
+// naming the file and giving the apiserver's causes, field path and text.
+func TestLabRefusesInvalidManifest(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"watch", "--lab", "-f", "testdata/lab-invalid-probe.yaml", "--for", "1s"}, &out, &errb)
+	if code != 1 {
+		t.Errorf("exit %d, want 1; stderr %q", code, errb.String())
+	}
+	for _, w := range []string{
+		"testdata/lab-invalid-probe.yaml",
+		`Deployment.apps "prober-foo" is invalid`,
+		"spec.template.spec.containers[0].livenessProbe.periodSeconds: Invalid value: -3: must be greater than or equal to 0",
+		"spec.template.spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+	} {
+		if !strings.Contains(errb.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+		}
+	}
+}
