@@ -83,11 +83,7 @@ func Knobs() []Knob {
 	return []Knob{
 		{Env: "PORT", Flag: "port", Default: "8080", Type: "port",
 			Usage: "TCP port to listen on (0 picks a free one); the image sets 80",
-			apply: func(c *Config, raw string) error {
-				n, err := parseInt(raw, 0, 65535, "a port number from 0 to 65535")
-				c.Port = n
-				return err
-			}},
+			apply: number(0, 65535, "a port number from 0 to 65535", func(c *Config) *int { return &c.Port })},
 		{Env: "CONTENT", Flag: "content", Type: "text",
 			Usage: "body of GET /, followed by a newline; unset: Hostname and Ip Address lines",
 			apply: func(c *Config, raw string) error {
@@ -96,53 +92,25 @@ func Knobs() []Knob {
 			}},
 		{Env: "START_WAIT_SECS", Flag: "start-wait-secs", Default: "0", Type: "seconds",
 			Usage: "wait this long before listening; SIGTERM during the wait exits at once",
-			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw, maxSeconds)
-				c.StartWait = d
-				return err
-			}},
+			apply: seconds(func(c *Config) *time.Duration { return &c.StartWait })},
 		{Env: "CRASH_FACTOR", Flag: "crash-factor", Default: "0", Type: "percent",
 			Usage: "percent chance to exit right after the start wait, before listening",
-			apply: func(c *Config, raw string) error {
-				n, err := parsePercent(raw)
-				c.CrashFactor = n
-				return err
-			}},
+			apply: percent(func(c *Config) *int { return &c.CrashFactor })},
 		{Env: "CRASH_EXIT_CODE", Flag: "crash-exit-code", Default: "1", Type: "code",
 			Usage: "exit code of every crash; 0 is the original image's (Kubernetes shows Completed)",
-			apply: func(c *Config, raw string) error {
-				n, err := parseInt(raw, 0, 255, "an exit code from 0 to 255")
-				c.CrashExitCode = n
-				return err
-			}},
+			apply: number(0, 255, "an exit code from 0 to 255", func(c *Config) *int { return &c.CrashExitCode })},
 		{Env: "HEALTH_STATUS_FACTOR", Flag: "health-status-factor", Default: "0", Type: "percent",
 			Usage: "percent chance, per request, that /healthz answers 500",
-			apply: func(c *Config, raw string) error {
-				n, err := parsePercent(raw)
-				c.HealthStatusFactor = n
-				return err
-			}},
+			apply: percent(func(c *Config) *int { return &c.HealthStatusFactor })},
 		{Env: "HEALTH_FAIL_AFTER_SECS", Flag: "health-fail-after-secs", Default: "0", Type: "seconds",
 			Usage: "start failing /healthz once the server has been up this long; 0 never",
-			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw, maxSeconds)
-				c.HealthFailAfter = d
-				return err
-			}},
+			apply: seconds(func(c *Config) *time.Duration { return &c.HealthFailAfter })},
 		{Env: "HEALTH_FAIL_CHECKS", Flag: "health-fail-checks", Default: "0", Type: "count",
 			Usage: "once /healthz starts failing, fail this many checks in a row, then recover; 0 fails until POST /healthz/recover",
-			apply: func(c *Config, raw string) error {
-				n, err := parseInt(raw, 0, math.MaxInt32, "a whole number of checks, 0 or more")
-				c.HealthFailChecks = n
-				return err
-			}},
+			apply: number(0, math.MaxInt32, "a whole number of checks, 0 or more", func(c *Config) *int { return &c.HealthFailChecks })},
 		{Env: "READY_STATUS_FACTOR", Flag: "ready-status-factor", Default: "0", Type: "percent",
 			Usage: "percent chance, per request, that /readyz answers 503",
-			apply: func(c *Config, raw string) error {
-				n, err := parsePercent(raw)
-				c.ReadyStatusFactor = n
-				return err
-			}},
+			apply: percent(func(c *Config) *int { return &c.ReadyStatusFactor })},
 		{Env: "RANDOM_SEED", Flag: "random-seed", Type: "uint",
 			Usage: "seed for every random decision, so a run can be repeated; unset: drawn at start and logged",
 			apply: func(c *Config, raw string) error {
@@ -155,18 +123,10 @@ func Knobs() []Knob {
 			}},
 		{Env: "DRAIN_DELAY_SECS", Flag: "drain-delay-secs", Default: "0", Type: "seconds",
 			Usage: "on SIGTERM, answer /readyz 503 and keep serving this long before shutting down",
-			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw, maxSeconds)
-				c.DrainDelay = d
-				return err
-			}},
+			apply: seconds(func(c *Config) *time.Duration { return &c.DrainDelay })},
 		{Env: "SHUTDOWN_TIMEOUT_SECS", Flag: "shutdown-timeout-secs", Default: "10", Type: "seconds",
 			Usage: "after the drain delay, wait at most this long for requests in flight",
-			apply: func(c *Config, raw string) error {
-				d, err := parseSeconds(raw, maxSeconds)
-				c.ShutdownTimeout = d
-				return err
-			}},
+			apply: seconds(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{Env: "RESOLVE_TIMEOUT_SECS", Flag: "resolve-timeout-secs", Default: "5", Type: "seconds",
 			Usage: "time limit of /resolve: lookup, connect and reading the answer",
 			apply: func(c *Config, raw string) error {
@@ -189,11 +149,7 @@ func Knobs() []Knob {
 			}},
 		{Env: "GOMAXPROCS", Default: "1",
 			Usage: "CPUs the server's Go runtime uses at once; one serves probes faster next to other busy processes",
-			apply: func(c *Config, raw string) error {
-				n, err := parseInt(raw, 1, 1024, "a whole number of CPUs from 1 to 1024")
-				c.MaxProcs = n
-				return err
-			}},
+			apply: number(1, 1024, "a whole number of CPUs from 1 to 1024", func(c *Config) *int { return &c.MaxProcs })},
 		{Env: "HOSTNAME", Default: "the machine's host name",
 			Usage: "name shown by GET /, /resolve and /info (Kubernetes sets it to the pod name)",
 			apply: func(c *Config, raw string) error {
@@ -327,6 +283,34 @@ func (c *Config) knobNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// number, percent and seconds build a knob's apply for the common kinds of
+// value: each parses raw and stores it in the field that field picks out of
+// c, or says what is accepted.
+
+func number(lo, hi int, want string, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		n, err := parseInt(raw, lo, hi, want)
+		*field(c) = n
+		return err
+	}
+}
+
+func percent(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		n, err := parsePercent(raw)
+		*field(c) = n
+		return err
+	}
+}
+
+func seconds(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, raw string) error {
+		d, err := parseSeconds(raw, maxSeconds)
+		*field(c) = d
+		return err
+	}
 }
 
 func parseInt(raw string, lo, hi int, want string) (int, error) {
