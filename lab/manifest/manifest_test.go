@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/proberctl/proberctl/lab/store"
@@ -113,5 +114,43 @@ func TestApply(t *testing.T) {
 	svc, _ = c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
 	if svc.Spec.ClusterIP != ip || svc.Spec.Ports[0].NodePort != 30090 {
 		t.Errorf("service allocations changed by apply: %s %d", svc.Spec.ClusterIP, svc.Spec.Ports[0].NodePort)
+	}
+}
+
+// TestApplyInvalid checks that Apply hands on the store's refusal as the
+// apiserver's StatusError, naming the file, and leaves what is running
+// alone: here a Deployment whose selector changed, which apps/v1 forbids.
+func TestApplyInvalid(t *testing.T) {
+	s := store.New(store.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	c := s.Client()
+	path := filepath.Join("testdata", "multi.yaml")
+	objs, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, c, "default", objs); err != nil {
+		t.Fatal(err)
+	}
+	objs, _ = Load(path)
+	d := objs[0].Obj.(*appsv1.Deployment)
+	d.Spec.Selector.MatchLabels["tier"] = "web"
+	d.Spec.Template.Labels["tier"] = "web"
+	_, err = Apply(ctx, c, "default", objs)
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("apply of a changed selector: %v, want an Invalid StatusError", err)
+	}
+	for _, w := range []string{path, `Deployment.apps "web" is invalid: spec.selector: Invalid value: `, "field is immutable"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q: %v", w, err)
+		}
+	}
+	got, err := c.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Spec.Selector.MatchLabels["tier"]; ok || got.Generation != 1 {
+		t.Errorf("the refused apply changed the Deployment: selector %v, generation %d", got.Spec.Selector.MatchLabels, got.Generation)
 	}
 }
