@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/proberctl/proberctl/demo"
 	"github.com/proberctl/proberctl/kube"
@@ -31,15 +32,26 @@ import (
 // a running 1.0.1 rolls out with maxSurge 1 / maxUnavailable 30%, and the
 // new pods then restart on liveness failures.
 //
-// Sped up for CI: START_WAIT_SECS 1 instead of 15 in both stages,
-// CRASH_FACTOR 0 in the first so it starts at once, and the second's
-// readiness probe on /readyz (see below). Probe timings are the manifests'.
+// The manifests are the demo's, with START_WAIT_SECS 1 instead of 15 in
+// both stages; probe timings are the manifests'. The containers start
+// through the seeded runtime (seeds_test.go) with the "second-stage" plan:
+// the first stage starts without crashes (TestFirstStage covers those),
+// and the 1.0.2 containers pass their first /healthz checks (14 for the
+// first two pods, 4 for the last) and then fail 5 in a row. That makes the
+// run repeatable: each new pod is ready at its first readiness check and
+// stays ready long enough for the three-step rollout (readiness every 10 s
+// from 5 s, liveness every 3 s from 20 s: 14 checks last about 50 s), and
+// then liveness fails twice in a row and the kubelet restarts it. With
+// unplanned rolls the rollout needs all three new pods ready at once while
+// each fails 40% of its checks: 1.5 to 5 minutes.
 func TestSecondStage(t *testing.T) {
 	t.Parallel()
-	file, _ := stage1(t, "0")
-	l := startLab(t, file)
+	file, _ := stage1(t, "40")
+	rt := newSeededRuntime(t, "second-stage")
+	l := newLab(t, rt.Argv, file)
 	c := l.Client()
 	ctx := context.Background()
+	start(t, l)
 	readyPods(t, c, 60*time.Second, "1.0.1", 3)
 
 	// The bounds, from the Kubernetes rules
@@ -47,20 +59,106 @@ func TestSecondStage(t *testing.T) {
 	// maxSurge 1 is an integer, so at most 3+1 pods; maxUnavailable 30% of
 	// 3 is 0.9, rounded down to 0, so at least 3 stay available.
 	const maxPods, minAvailable = 4, 3
+	rollout := watchRollout(t, c, maxPods, minAvailable)
 
-	w, err := c.AppsV1().ReplicaSets(Namespace).Watch(ctx, metav1.ListOptions{})
+	s2 := loadDemo(t, demo.Stage2)
+	setEnv(s2.deploy, "START_WAIT_SECS", "1")
+	path := write(t, "foo-1.0.2.yaml", s2.deploy)
+	applied := time.Now()
+	r := l.Actions().Apply(ctx, path)
+	if r.Err != nil || r.Body != "deployment.apps/prober-foo configured" {
+		t.Fatalf("apply stage 2: %+v", r)
+	}
+
+	waitFor(t, 150*time.Second, "the rollout to 1.0.2", func() (bool, string) {
+		d, err := c.AppsV1().Deployments(Namespace).Get(ctx, "prober-foo", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ps := pods(t, c)
+		for _, p := range ps {
+			if p.Labels["version"] != "1.0.2" {
+				return false, describe(ps)
+			}
+		}
+		return d.Status.UpdatedReplicas == 3 && d.Status.Replicas == 3, fmt.Sprintf("%+v\n%s", d.Status, describe(ps))
+	})
+	t.Logf("rolled out in %v", time.Since(applied).Round(time.Second))
+	rollout.check(t)
+
+	// Then the seed's "periodic restarts": liveness fails twice in a row,
+	// the kubelet kills and restarts the container, with the seed's
+	// events, on one pod after another.
+	killed := map[string]int{}
+	waitFor(t, 120*time.Second, "liveness restarts on two pods", func() (bool, string) {
+		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		unhealthy := map[string]int{}
+		clear(killed)
+		for _, e := range events.Items {
+			switch {
+			case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
+				unhealthy[e.InvolvedObject.Name] += int(max(e.Count, 1))
+			case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
+				killed[e.InvolvedObject.Name] += int(max(e.Count, 1))
+			}
+		}
+		ps := pods(t, c)
+		restarted := 0
+		for _, p := range ps {
+			// Every kill follows two failures in a row.
+			if p.Labels["version"] == "1.0.2" && restarts(&p) > 0 && killed[p.Name] > 0 && unhealthy[p.Name] >= 2*killed[p.Name] {
+				restarted++
+			}
+		}
+		return restarted >= 2, fmt.Sprintf("Unhealthy %v Killing %v\n%s", unhealthy, killed, describe(ps))
+	})
+	t.Logf("liveness restarts %v after the apply: %v", time.Since(applied).Round(time.Second), killed)
+	// What kubectl get pods shows: 1.0.2 pods Running, their RESTARTS
+	// counting the kills.
+	now := time.Now()
+	for _, p := range pods(t, c) {
+		row := kube.PodStatus(&p, now)
+		if p.Labels["version"] != "1.0.2" || row.Status != "Running" && row.Status != "CrashLoopBackOff" {
+			t.Errorf("%s: version %s STATUS %s; want 1.0.2 Running (or CrashLoopBackOff between restarts)", p.Name, p.Labels["version"], row.Status)
+		}
+		if n := killed[p.Name]; row.RestartCount < n {
+			t.Errorf("%s: RESTARTS %s after %d liveness kills", p.Name, row.Restarts, n)
+		}
+	}
+}
+
+// rolloutWatch follows the replica sets during a rolling update and checks
+// each step against the controller's bounds.
+type rolloutWatch struct {
+	w    watch.Interface
+	done chan struct{}
+
+	mu         sync.Mutex
+	violations []string
+	maxTotal   int32 // the most pods the replica sets asked for at once
+	downs      int   // scale-downs of the old replica set checked
+}
+
+// watchRollout starts following the replica sets; maxPods bounds the sum
+// of their replicas (maxSurge), minAvailable the available pods any
+// scale-down of the old set may leave (maxUnavailable).
+func watchRollout(t *testing.T, c kubernetes.Interface, maxPods, minAvailable int32) *rolloutWatch {
+	t.Helper()
+	w, err := c.AppsV1().ReplicaSets(Namespace).Watch(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var violations []string
-	watched := make(chan struct{})
+	rw := &rolloutWatch{w: w, done: make(chan struct{})}
+	t.Cleanup(rw.stop)
 	go func() {
-		defer close(watched)
+		defer close(rw.done)
 		latest := map[string]appsv1.ReplicaSet{}
 		// The controller decides on a snapshot read after its previous
 		// write; the states seen since the last scale-up of the new
-		// replica set hold the one it read. available[i][rs] is the
+		// replica set hold the one it read. states[i][rs] is the
 		// available count of each replica set in state i.
 		var states []map[string]int32
 		snapshot := func() map[string]int32 {
@@ -85,9 +183,10 @@ func TestSecondStage(t *testing.T) {
 			for _, r := range latest {
 				total += *r.Spec.Replicas
 			}
-			mu.Lock()
+			rw.mu.Lock()
+			rw.maxTotal = max(rw.maxTotal, total)
 			if total > maxPods {
-				violations = append(violations, fmt.Sprintf("replica sets ask for %d pods", total))
+				rw.violations = append(rw.violations, fmt.Sprintf("replica sets ask for %d pods", total))
 			}
 			switch {
 			case seen && *rs.Spec.Replicas > *prev.Spec.Replicas && rs.Labels["version"] == "1.0.2":
@@ -106,83 +205,37 @@ func TestSecondStage(t *testing.T) {
 					}
 					best = max(best, after)
 				}
+				rw.downs++
 				if best < minAvailable {
-					violations = append(violations, fmt.Sprintf("%s scaled %d -> %d leaving at most %d available", rs.Name, *prev.Spec.Replicas, *rs.Spec.Replicas, best))
+					rw.violations = append(rw.violations, fmt.Sprintf("%s scaled %d -> %d leaving at most %d available", rs.Name, *prev.Spec.Replicas, *rs.Spec.Replicas, best))
 				}
 			}
 			states = append(states, snapshot())
-			mu.Unlock()
+			rw.mu.Unlock()
 		}
 	}()
+	return rw
+}
 
-	s2 := loadDemo(t, demo.Stage2)
-	setEnv(s2.deploy, "START_WAIT_SECS", "1")
-	// HEALTH_STATUS_FACTOR stays random. A RANDOM_SEED would give every
-	// start of a container the same answers, so a seed whose first
-	// liveness checks fail kills every pod at the same age on every start
-	// and the back-off grows until the rollout starves (tried: seed 7
-	// stalled for 5 minutes). To keep CI within a minute or so, readiness
-	// asks /readyz (which never fails here) instead of the flaky /healthz:
-	// with both on /healthz the rollout needs all three new pods ready at
-	// once while each fails 40% of its readiness checks, which took 1.5 to
-	// 2.7 minutes. Liveness is the seed's: /healthz every 3 s, threshold 2.
-	s2.deploy.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path = "/readyz"
-	path := write(t, "foo-1.0.2.yaml", s2.deploy)
-	applied := time.Now()
-	r := l.Actions().Apply(ctx, path)
-	if r.Err != nil || r.Body != "deployment.apps/prober-foo configured" {
-		t.Fatalf("apply stage 2: %+v", r)
-	}
+func (rw *rolloutWatch) stop() {
+	rw.w.Stop()
+	<-rw.done
+}
 
-	waitFor(t, 300*time.Second, "the rollout to 1.0.2", func() (bool, string) {
-		d, err := c.AppsV1().Deployments(Namespace).Get(ctx, "prober-foo", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		ps := pods(t, c)
-		for _, p := range ps {
-			if p.Labels["version"] != "1.0.2" {
-				return false, describe(ps)
-			}
-		}
-		return d.Status.UpdatedReplicas == 3 && d.Status.Replicas == 3, fmt.Sprintf("%+v\n%s", d.Status, describe(ps))
-	})
-	t.Logf("rolled out in %v", time.Since(applied).Round(time.Second))
-	w.Stop()
-	<-watched
-	for _, v := range violations {
+// check stops the watch and fails the test on any step out of bounds, or
+// when the watch did not see a surge and three scale-downs (it would then
+// have checked nothing).
+func (rw *rolloutWatch) check(t *testing.T) {
+	t.Helper()
+	rw.stop()
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	for _, v := range rw.violations {
 		t.Errorf("rollout broke its bounds: %s", v)
 	}
-
-	// Then the seed's "periodic restarts": liveness fails twice in a row
-	// (p = 0.16 per probe), the kubelet kills and restarts the container.
-	waitFor(t, 120*time.Second, "a liveness restart", func() (bool, string) {
-		ps := pods(t, c)
-		for _, p := range ps {
-			if restarts(&p) > 0 {
-				return true, ""
-			}
-		}
-		return false, describe(ps)
-	})
-	t.Logf("first liveness restart %v after the apply", time.Since(applied).Round(time.Second))
-	// The kubelet writes its events as it goes; wait for them too.
-	waitFor(t, 30*time.Second, "the seed's liveness events", func() (bool, string) {
-		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		var unhealthy, killing bool
-		for _, e := range events.Items {
-			switch {
-			case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
-				unhealthy = true
-			case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
-				killing = true
-			}
-		}
-		return unhealthy && killing, fmt.Sprintf("Unhealthy %v Killing %v", unhealthy, killing)
-	})
+	if rw.maxTotal != 4 || rw.downs != 3 {
+		t.Errorf("rollout seen: at most %d pods asked for, %d scale-downs of 1.0.1; want 4 (maxSurge 1) and 3 (one pod at a time, maxUnavailable 0)", rw.maxTotal, rw.downs)
+	}
 }
 
 // TestReadinessOffStopsTraffic: a pod whose readiness probe fails leaves

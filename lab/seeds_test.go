@@ -4,13 +4,19 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/proberctl/proberctl/server"
 )
 
 // The seed's experiments are random: CRASH_FACTOR and HEALTH_STATUS_FACTOR
@@ -54,6 +60,15 @@ const (
 	seedNoCrash = 1 // rolls 99
 )
 
+// Seeds by their first HEALTH_STATUS_FACTOR rolls (rand.NewPCG(seed,
+// streamHealth)): with factor 40 a roll below 40 answers 500.
+const (
+	// 14 passes, then 29 18 15 31 38: five failures.
+	seedHealthLong = 56354
+	// 4 passes (82 65 77 57), then 8 33 30 39 2.
+	seedHealthShort = 1222
+)
+
 var seedPlans = map[string]seedPlan{
 	// The seed's first stage as its output shows it (RESTARTS 2, 1, 2 at
 	// 70 s, one pod in CrashLoopBackOff): the first pod crashes on its
@@ -66,6 +81,25 @@ var seedPlans = map[string]seedPlan{
 			return crashes[ordinal][attempt]
 		}
 		return seedNoCrash
+	},
+	// The second stage after a first stage that starts without crashes.
+	// 1.0.2's /healthz answers (HEALTH_STATUS_FACTOR 40: run.py's roll per
+	// request) come from seeds whose first rolls pass and the next five
+	// fail. Passing first: each new pod gets ready at its first readiness
+	// check and stays ready through the rollout (the first two for 14
+	// checks, about 50 s; the last, created once the others are up, for 4,
+	// about 25 s, which still ends after the rollout and brings the second
+	// restart sooner). Five failures in a row: the liveness probe (every
+	// 3 s, failure threshold 2) cannot miss two in a row even when
+	// readiness checks take some of them.
+	"second-stage": func(env func(string) string, ordinal, attempt int) uint64 {
+		switch {
+		case env("HEALTH_STATUS_FACTOR") == "":
+			return seedNoCrash
+		case ordinal == 2 && attempt == 0:
+			return seedHealthShort
+		}
+		return seedHealthLong
 	},
 	// No crash on start: for tests that need the first stage up quickly
 	// and are about something else.
@@ -212,4 +246,32 @@ func seededExec(args []string) error {
 	}
 	env = append(env, "RANDOM_SEED="+strconv.FormatUint(seed, 10))
 	return syscall.Exec(server[0], server, env)
+}
+
+// TestHealthSeeds checks the second-stage seeds against the real server's
+// /healthz: the plan's timing rests on their passes and failures.
+func TestHealthSeeds(t *testing.T) {
+	for _, tc := range []struct {
+		seed   uint64
+		passes int
+	}{
+		{seedHealthLong, 14},
+		{seedHealthShort, 4},
+	} {
+		cfg := server.Defaults()
+		cfg.HealthStatusFactor = 40 // demo/foo-1.0.2.yaml
+		cfg.RandomSeed, cfg.RandomSeedSet = tc.seed, true
+		h := server.New(cfg, slog.New(slog.DiscardHandler)).Handler()
+		var got []int
+		for range tc.passes + 5 {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			got = append(got, rec.Code)
+		}
+		want := slices.Repeat([]int{http.StatusOK}, tc.passes)
+		want = append(want, slices.Repeat([]int{http.StatusInternalServerError}, 5)...)
+		if !slices.Equal(got, want) {
+			t.Errorf("RANDOM_SEED %d with HEALTH_STATUS_FACTOR 40: /healthz answered %v, want %v", tc.seed, got, want)
+		}
+	}
 }
