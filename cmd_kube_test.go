@@ -4,26 +4,24 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/proberctl/proberctl/kube"
 )
 
-func TestKubeCommandsUsage(t *testing.T) {
+// noCluster leaves the command no kubeconfig and no in-cluster config.
+func noCluster(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	for _, tc := range []struct {
-		name           string
-		args           []string
-		code           int
-		stdout, stderr []string
-	}{
+}
+
+func TestKubeCommandsUsage(t *testing.T) {
+	noCluster(t)
+	checkUsage(t, []usageCase{
 		{name: "watch help teaches", args: []string{"watch", "--help"}, code: 0,
 			stdout: []string{"kubectl", "-o json", "--for 2m", "--lab -f demo/foo-1.0.1.yaml", "--selector", "--all-namespaces"}},
 		{name: "crash help teaches", args: []string{"crash", "--help"}, code: 0,
@@ -41,24 +39,7 @@ func TestKubeCommandsUsage(t *testing.T) {
 		{name: "no cluster points at the lab", args: []string{"healthz", "pod-1"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
 		{name: "watch without a cluster", args: []string{"watch"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
 		{name: "bad selector", args: []string{"watch", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if code := run(context.Background(), tc.args, &out, &errb); code != tc.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
-			}
-			for _, w := range tc.stdout {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out.String())
-				}
-			}
-			for _, w := range tc.stderr {
-				if !strings.Contains(errb.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
-				}
-			}
-		})
-	}
+	})
 }
 
 func TestPrintResult(t *testing.T) {

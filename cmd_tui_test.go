@@ -3,18 +3,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
 func TestTuiCommandUsage(t *testing.T) {
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
-	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	noCluster(t)
 	// A kubeconfig that loads (nothing listens there): only the missing
 	// terminal stops the command.
 	kc := filepath.Join(t.TempDir(), "config")
@@ -27,34 +22,12 @@ current-context: x
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name           string
-		args           []string
-		code           int
-		stdout, stderr []string
-	}{
+	checkUsage(t, []usageCase{
 		{name: "help teaches", args: []string{"tui", "--help"}, code: 0,
 			stdout: []string{"--log-file", "--mouse", "--resolve-host", "--selector", "NO_COLOR", "c crash"}},
 		{name: "no arguments", args: []string{"tui", "pods"}, code: 2, stderr: []string{"tui takes no arguments"}},
 		{name: "no cluster points at the lab", args: []string{"tui"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
 		{name: "bad selector", args: []string{"tui", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
 		{name: "no terminal points at watch", args: []string{"tui", "--kubeconfig", kc}, code: 2, stderr: []string{"needs a terminal", "proberctl watch"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if code := run(context.Background(), tc.args, &out, &errb); code != tc.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
-			}
-			for _, w := range tc.stdout {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out.String())
-				}
-			}
-			for _, w := range tc.stderr {
-				if !strings.Contains(errb.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
-				}
-			}
-		})
-	}
+	})
 }

@@ -7,31 +7,28 @@ import (
 	"testing"
 )
 
-// TestDispatch checks the command table's contract with the person typing:
-// what is accepted is printed when something is not, and usage errors exit 2.
-func TestDispatch(t *testing.T) {
-	tests := []struct {
-		name      string
-		args      []string
-		code      int
-		stdout    []string // substrings each must contain
-		stderr    []string
-		notStderr []string
-	}{
-		{name: "no args", args: nil, code: 2, stderr: []string{"Commands:", "serve", "version"}},
-		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Commands:", "serve", "Run 'proberctl <command> --help'"}},
-		{name: "help command", args: []string{"help", "serve"}, code: 0, stdout: []string{"Usage:\n  proberctl serve [flags]", "Environment:", "CRASH_FACTOR"}},
-		{name: "command help", args: []string{"serve", "--help"}, code: 0, stdout: []string{"Flags:", "--crash-factor", "START_WAIT_SECS"}},
-		{name: "unknown command", args: []string{"bogus"}, code: 2, stderr: []string{`unknown command "bogus"`, "Commands:", "serve"}},
-		{name: "unknown flag lists accepted flags", args: []string{"serve", "--bogus"}, code: 2,
-			stderr: []string{"unknown flag: --bogus", "Accepted flags:", "--port", "Run 'proberctl serve --help'"}},
-		{name: "unknown flag on a flagless command", args: []string{"version", "-x"}, code: 2,
-			stderr: []string{"unknown shorthand flag: 'x'"}, notStderr: []string{"Accepted flags:"}},
-		{name: "usage error exits 2", args: []string{"version", "extra"}, code: 2,
-			stderr: []string{"version takes no arguments", "Run 'proberctl version --help'"}},
-	}
-	for _, tc := range tests {
+// usageCase is one command line and what it must exit with and print: the
+// shape of every command's usage test.
+type usageCase struct {
+	name      string
+	args      []string
+	code      int
+	stdout    []string // substrings each must contain
+	stderr    []string
+	notStderr []string
+	// before runs first in the case's subtest, to skip it where it cannot
+	// run.
+	before func(t *testing.T)
+}
+
+// checkUsage runs each case through run, as its own subtest.
+func checkUsage(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before(t)
+			}
 			var out, errOut bytes.Buffer
 			code := run(context.Background(), tc.args, &out, &errOut)
 			if code != tc.code {
@@ -54,4 +51,22 @@ func TestDispatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDispatch checks the command table's contract with the person typing:
+// what is accepted is printed when something is not, and usage errors exit 2.
+func TestDispatch(t *testing.T) {
+	checkUsage(t, []usageCase{
+		{name: "no args", args: nil, code: 2, stderr: []string{"Commands:", "serve", "version"}},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Commands:", "serve", "Run 'proberctl <command> --help'"}},
+		{name: "help command", args: []string{"help", "serve"}, code: 0, stdout: []string{"Usage:\n  proberctl serve [flags]", "Environment:", "CRASH_FACTOR"}},
+		{name: "command help", args: []string{"serve", "--help"}, code: 0, stdout: []string{"Flags:", "--crash-factor", "START_WAIT_SECS"}},
+		{name: "unknown command", args: []string{"bogus"}, code: 2, stderr: []string{`unknown command "bogus"`, "Commands:", "serve"}},
+		{name: "unknown flag lists accepted flags", args: []string{"serve", "--bogus"}, code: 2,
+			stderr: []string{"unknown flag: --bogus", "Accepted flags:", "--port", "Run 'proberctl serve --help'"}},
+		{name: "unknown flag on a flagless command", args: []string{"version", "-x"}, code: 2,
+			stderr: []string{"unknown shorthand flag: 'x'"}, notStderr: []string{"Accepted flags:"}},
+		{name: "usage error exits 2", args: []string{"version", "extra"}, code: 2,
+			stderr: []string{"version takes no arguments", "Run 'proberctl version --help'"}},
+	})
 }
