@@ -62,6 +62,16 @@ var (
 // it. A failed build fails tb with the go command's output.
 func Build(tb testing.TB, opts Options) string {
 	tb.Helper()
+	path, err := Path(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// Path is Build for TestMain, where there is no testing.TB: it returns the
+// build's error instead.
+func Path(opts Options) (string, error) {
 	mu.Lock()
 	b, ok := builds[opts.key()]
 	if !ok {
@@ -70,10 +80,7 @@ func Build(tb testing.TB, opts Options) string {
 	}
 	mu.Unlock()
 	b.once.Do(func() { b.path, b.err = run(opts, b.n) })
-	if b.err != nil {
-		tb.Fatal(b.err)
-	}
-	return b.path
+	return b.path, b.err
 }
 
 // Cleanup removes every binary built so far. Call it from TestMain after

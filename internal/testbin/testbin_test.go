@@ -29,8 +29,12 @@ func TestBuild(t *testing.T) {
 	if again := Build(t, image); again != first {
 		t.Errorf("second Build = %s, want the first build's %s", again, first)
 	}
-	if plain := Build(t, Options{}); plain == first {
+	plain := Build(t, Options{})
+	if plain == first {
 		t.Errorf("Build with other options returned the same path %s", plain)
+	}
+	if path, err := Path(Options{}); path != plain || err != nil {
+		t.Errorf("Path = %s, %v; want Build's %s", path, err, plain)
 	}
 	out, err := exec.Command(first, "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), version) {
