@@ -313,11 +313,16 @@ func (s *statusTrail) String() string {
 	defer s.mu.Unlock()
 	var b strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(s.rows)) {
-		fmt.Fprintf(&b, "%s:", name)
-		for _, r := range s.rows[name] {
-			fmt.Fprintf(&b, " [%s %s %d]", r.Ready, r.Status, r.RestartCount)
-		}
-		b.WriteByte('\n')
+		fmt.Fprintf(&b, "%s:%s\n", name, rowsString(s.rows[name]))
+	}
+	return b.String()
+}
+
+// rowsString shows rows as " [READY STATUS RESTARTS]...".
+func rowsString(rows []kube.PodColumns) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, " [%s %s %d]", r.Ready, r.Status, r.RestartCount)
 	}
 	return b.String()
 }
@@ -443,35 +448,121 @@ func TestFirstStage(t *testing.T) {
 	}
 }
 
-// TestCrashIsRestarted is the seed's "/crash on one pod": the action reports
-// the closed connection as what was asked for, the container is restarted
-// at once (the first restart has no back-off), and the pod comes back ready.
+// TestCrashIsRestarted is the seed's "/crash on one pod": "curl
+// http://node:30080/crash" gets an empty reply, and the pod that served it
+// shows STATUS Error, is restarted at once (a first restart has no
+// back-off, so never CrashLoopBackOff), with the kubelet's Pulled, Created
+// and Started events again, and comes back 1/1 Running with one more
+// restart. The dashboard's crash action does the same to the pod it names.
+// The third pod is untouched.
 func TestCrashIsRestarted(t *testing.T) {
 	t.Parallel()
-	file, _ := stage1(t, "0")
-	l := startLab(t, file)
+	file, port := stage1(t, "0")
+	l := newLab(t, serverArgv, file)
 	c := l.Client()
+	ctx := context.Background()
+	trail := watchStatus(t, c)
+	start(t, l)
 	ps := readyPods(t, c, 60*time.Second, "1.0.1", 3)
-	victim := ps[0]
-	r := l.Actions().Crash(context.Background(), targetOf(&victim))
-	if r.Err != nil || r.Note != "connection closed: the container exited" {
-		t.Fatalf("crash: %+v", r)
+	byName := map[string]corev1.Pod{}
+	for _, p := range ps {
+		byName[p.Name] = p
 	}
-	waitFor(t, 60*time.Second, victim.Name+" restarted and ready again", func() (bool, string) {
-		p, err := c.CoreV1().Pods(Namespace).Get(context.Background(), victim.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
+	restarted := func() (names []string) {
+		for _, p := range pods(t, c) {
+			if restarts(&p) != restarts(ptr(byName[p.Name])) {
+				names = append(names, p.Name)
+			}
 		}
-		return restarts(p) == restarts(&victim)+1 && ready(p), describe([]corev1.Pod{*p})
-	})
-	p, _ := c.CoreV1().Pods(Namespace).Get(context.Background(), victim.Name, metav1.GetOptions{})
-	if term := p.Status.ContainerStatuses[0].LastTerminationState.Terminated; term == nil || term.ExitCode != 1 || term.Reason != "Error" {
-		t.Errorf("last state after /crash: %+v; want exit 1, Error", p.Status.ContainerStatuses[0].LastTerminationState)
+		return names
 	}
-	h := l.Actions().Healthz(context.Background(), targetOf(p))
-	if h.Err != nil || h.Code != 200 || !strings.Contains(h.Body, "ok") {
-		t.Errorf("healthz after the restart: %+v", h)
+
+	// The seed's way: through the node port, to whichever pod it picks.
+	body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/crash", port))
+	if err == nil {
+		t.Fatalf("curl the node port's /crash: answered %q; want an empty reply", body)
+	}
+	t.Logf("curl the node port's /crash: %v", err)
+	var first string
+	waitFor(t, 30*time.Second, "the pod the node port sent /crash to to restart", func() (bool, string) {
+		names := restarted()
+		if len(names) == 1 {
+			first = names[0]
+		}
+		return len(names) == 1, describe(pods(t, c))
+	})
+
+	// The dashboard's way: the action, on another pod.
+	var second corev1.Pod
+	for _, p := range ps {
+		if p.Name != first {
+			second = p
+			break
+		}
+	}
+	r := l.Actions().Crash(ctx, targetOf(&second))
+	if r.Err != nil || r.Note != "connection closed: the container exited" {
+		t.Fatalf("crash action on %s: %+v", second.Name, r)
+	}
+
+	victims := []string{first, second.Name}
+	waitFor(t, 60*time.Second, fmt.Sprintf("%v restarted and ready again", victims), func() (bool, string) {
+		ps := pods(t, c)
+		n := 0
+		for _, p := range ps {
+			if slices.Contains(victims, p.Name) && restarts(&p) == restarts(ptr(byName[p.Name]))+1 && ready(&p) {
+				n++
+			}
+		}
+		return n == 2, describe(ps)
+	})
+	if names := restarted(); len(names) != 2 {
+		t.Errorf("restarted: %v; want only %v", names, victims)
+	}
+	t.Logf("what kubectl get pods showed along the way:\n%s", trail)
+
+	events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, p := range pods(t, c) {
+		rows := trail.Of(p.Name)
+		row := kube.PodStatus(&p, now)
+		if !slices.Contains(victims, p.Name) {
+			if showsInOrder(rows, "Error") || row.RestartCount != 0 || row.Ready != "1/1" {
+				t.Errorf("%s was not crashed, yet READY %s RESTARTS %s, along the way%s", p.Name, row.Ready, row.Restarts, rowsString(rows))
+			}
+			continue
+		}
+		if row.Ready != "1/1" || row.Status != "Running" || row.RestartCount != 1 {
+			t.Errorf("%s after /crash: READY %s STATUS %s RESTARTS %s; want 1/1 Running 1", p.Name, row.Ready, row.Status, row.Restarts)
+		}
+		if !showsInOrder(rows, "Error", "Running") || showsInOrder(rows, "CrashLoopBackOff") {
+			t.Errorf("%s: along the way%s; want STATUS Error, then Running, no CrashLoopBackOff before a first restart", p.Name, rowsString(rows))
+		}
+		if term := p.Status.ContainerStatuses[0].LastTerminationState.Terminated; term == nil || term.ExitCode != 1 || term.Reason != "Error" {
+			t.Errorf("%s: last state after /crash %+v; want exit 1 (CRASH_EXIT_CODE), Error", p.Name, p.Status.ContainerStatuses[0].LastTerminationState)
+		}
+		// startContainer's events, once per start (aggregated into Count).
+		for _, reason := range []string{"Pulled", "Created", "Started"} {
+			var n int32
+			for _, e := range events.Items {
+				if e.InvolvedObject.Name == p.Name && e.Reason == reason {
+					n += max(e.Count, 1)
+				}
+			}
+			if n != 2 {
+				t.Errorf("%s: %d %s events; want 2, one per start", p.Name, n, reason)
+			}
+		}
+		h := l.Actions().Healthz(ctx, targetOf(&p))
+		if h.Err != nil || h.Code != 200 || !strings.Contains(h.Body, "ok") {
+			t.Errorf("%s: healthz after the restart: %+v", p.Name, h)
+		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func targetOf(p *corev1.Pod) kube.Target { return kube.Target{Namespace: p.Namespace, Pod: p.Name} }
