@@ -185,6 +185,8 @@ func validationCases() []validationCase {
 			want: []string{`spec.template.labels: Invalid value: "1.0.1 beta": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`}},
 		{name: "Deployment name not a DNS subdomain", deployment: func(d *appsv1.Deployment) { d.Name = "Prober_Foo" },
 			want: []string{`metadata.name: Invalid value: "Prober_Foo": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}},
+		{name: "Deployment without a name", deployment: func(d *appsv1.Deployment) { d.Name = "" },
+			want: []string{"metadata.name: Required value: name or generateName is required"}},
 		{name: "Deployment label key invalid", deployment: func(d *appsv1.Deployment) { d.Labels["team/"] = "foo" },
 			want: []string{`metadata.labels: Invalid value: "team/": name part must be non-empty`,
 				`metadata.labels: Invalid value: "team/": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`}},
