@@ -42,6 +42,10 @@ func (m *model) layout() {
 	m.output.SetSize(m.w, lowerH)
 	m.rollout.SetSize(m.w, lowerH)
 	m.detail.SetSize(m.w, m.bodyH)
+	if m.focus == focusDetail {
+		// Its probe lines are wrapped to the width.
+		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+	}
 	m.prompt.SetSize(m.w, 1)
 	m.rollout.rebuild(m.state)
 }

@@ -680,3 +680,17 @@ func TestEventBeforeItsPodInOneBatch(t *testing.T) {
 		t.Fatalf("the probe failure listed before its pod was lost: %+v", h)
 	}
 }
+
+// TestDetailRewrapsOnResize: the detail view wraps the probe timings to
+// the width, so a resize while it is open wraps them again rather than
+// cutting them.
+func TestDetailRewrapsOnResize(t *testing.T) {
+	m, _ := newTestModel(t, 160, 48, seedBatch())
+	press(t, m, "enter")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 48})
+	s := screen(t, m)
+	mustContain(t, s, "defaults: period, timeout)")
+	if strings.Contains(s, "(Kubernet…") {
+		t.Fatalf("probe timings cut instead of wrapped after the resize:\n%s", s)
+	}
+}
