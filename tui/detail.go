@@ -23,6 +23,10 @@ type detailPane struct {
 	key    string // pod shown
 	info   *kube.Result
 	scroll scroller
+
+	// expiry is when one of the shown "ago" times next reads differently
+	// (zero: none is shown); the clock tick rebuilds the view then.
+	expiry time.Time
 }
 
 func newDetailPane(st *styles, keys *keyMap) detailPane {
@@ -53,18 +57,25 @@ func (d *detailPane) View() string {
 // rebuild formats the pod; called on open, when the pod changes, when
 // /info arrives and on clock ticks (times are shown as "ago").
 func (d *detailPane) rebuild(row *podRow, now time.Time) {
+	d.expiry = time.Time{}
 	if row == nil {
 		d.scroll.setLines([]string{"  the pod is gone"})
 		return
 	}
 	pod := row.pod
+	clk := &agoClock{now: now}
+	defer func() { d.expiry = clk.next }()
 	c := kube.PodStatus(pod, now)
+	clk.follow(c.Created)
+	if c.RestartCount != 0 && !c.LastRestart.IsZero() { // "N (X ago)"
+		clk.follow(c.LastRestart)
+	}
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	add("status %s   ready %s   restarts %s   age %s", c.Status, c.Ready, c.Restarts, c.Age)
 	add("node %s   ip %s   version %s   phase %s", c.Node, c.IP, orDash(c.Version), pod.Status.Phase)
 	if pod.DeletionTimestamp != nil {
-		add("being deleted since %s", stamp(pod.DeletionTimestamp.Time, now))
+		add("being deleted since %s", clk.stamp(pod.DeletionTimestamp.Time))
 	}
 	statuses := map[string]corev1.ContainerStatus{}
 	for _, s := range pod.Status.InitContainerStatuses {
@@ -75,15 +86,15 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	}
 	for _, ctr := range pod.Spec.InitContainers {
 		l = append(l, "")
-		l = append(l, d.containerLines("init container", ctr, statuses["init:"+ctr.Name], now)...)
+		l = append(l, d.containerLines("init container", ctr, statuses["init:"+ctr.Name], clk)...)
 	}
 	for _, ctr := range pod.Spec.Containers {
 		l = append(l, "")
-		l = append(l, d.containerLines("container", ctr, statuses[ctr.Name], now)...)
+		l = append(l, d.containerLines("container", ctr, statuses[ctr.Name], clk)...)
 	}
 	l = append(l, "", d.st.ColHeader.Render("conditions"))
 	for _, cond := range pod.Status.Conditions {
-		line := fmt.Sprintf("  %-26s %-6s since %s", cond.Type, cond.Status, stamp(cond.LastTransitionTime.Time, now))
+		line := fmt.Sprintf("  %-26s %-6s since %s", cond.Type, cond.Status, clk.stamp(cond.LastTransitionTime.Time))
 		if cond.Reason != "" {
 			line += "  " + cond.Reason
 		}
@@ -116,7 +127,7 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	d.scroll.setLines(l)
 }
 
-func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1.ContainerStatus, now time.Time) []string {
+func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1.ContainerStatus, clk *agoClock) []string {
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	l = append(l, d.st.ColHeader.Render(fmt.Sprintf("%s %s", kind, ctr.Name))+fmt.Sprintf("  image %s", ctr.Image))
@@ -125,8 +136,8 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 		started = fmt.Sprint(*cs.Started)
 	}
 	add("  ready %v   restarts %d   started %s", cs.Ready, cs.RestartCount, started)
-	add("  state:      %s", stateText(cs.State, now))
-	add("  last state: %s", stateText(cs.LastTerminationState, now))
+	add("  state:      %s", stateText(cs.State, clk))
+	add("  last state: %s", stateText(cs.LastTerminationState, clk))
 	for _, p := range []struct {
 		name  string
 		probe *corev1.Probe
@@ -156,10 +167,10 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 	return l
 }
 
-func stateText(s corev1.ContainerState, now time.Time) string {
+func stateText(s corev1.ContainerState, clk *agoClock) string {
 	switch {
 	case s.Running != nil:
-		return "Running since " + stamp(s.Running.StartedAt.Time, now)
+		return "Running since " + clk.stamp(s.Running.StartedAt.Time)
 	case s.Waiting != nil:
 		t := "Waiting: " + s.Waiting.Reason
 		if s.Waiting.Message != "" {
@@ -173,7 +184,7 @@ func stateText(s corev1.ContainerState, now time.Time) string {
 			out += fmt.Sprintf(", signal %d", t.Signal)
 		}
 		if !t.FinishedAt.IsZero() {
-			out += ", finished " + stamp(t.FinishedAt.Time, now)
+			out += ", finished " + clk.stamp(t.FinishedAt.Time)
 		}
 		if t.Message != "" {
 			out += ": " + sanitize(t.Message)
@@ -223,12 +234,20 @@ func probeText(p *corev1.Probe) (handler, timing string) {
 	return h, s
 }
 
+// agoClock formats times relative to now and remembers the soonest moment
+// one of them reads differently.
+type agoClock struct{ now, next time.Time }
+
+// follow notes a time shown as an age elsewhere (kube.PodStatus's columns).
+func (c *agoClock) follow(t time.Time) { c.next = earlier(c.next, sinceExpiry(t, c.now)) }
+
 // stamp shows a time both absolute and relative.
-func stamp(t, now time.Time) string {
+func (c *agoClock) stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return fmt.Sprintf("%s (%s ago)", t.Local().Format("15:04:05"), since(t, now))
+	c.follow(t)
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format("15:04:05"), since(t, c.now))
 }
 
 func orDash(s string) string { return orDefault(s, "-") }

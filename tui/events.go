@@ -22,13 +22,22 @@ type eventsPane struct {
 	list   []*corev1.Event // sorted newest first, rebuilt on batches
 	scope  string          // pod key the list was built for ("" = all)
 	scroll scroller
+
+	// cache is the drawn pane, cleared by anything that changes it; it is
+	// redrawn when the clock reaches expiry, when a visible age next reads
+	// differently.
+	cache  string
+	expiry time.Time
 }
 
 func newEventsPane(st *styles, keys *keyMap) eventsPane {
 	return eventsPane{st: st, keys: keys}
 }
 
-func (e *eventsPane) SetSize(w, h int) { e.scroll.setSize(w, max(h-1, 0)) }
+func (e *eventsPane) SetSize(w, h int) {
+	e.scroll.setSize(w, max(h-1, 0))
+	e.cache = ""
+}
 
 func (e *eventsPane) ShortHelp() []key.Binding {
 	k := e.keys
@@ -42,6 +51,7 @@ func (e *eventsPane) rebuild(s *clusterState, podKey string) {
 		podKey = ""
 	}
 	e.scope = podKey
+	e.cache = ""
 	e.list = e.list[:0]
 	for _, ev := range s.events {
 		if podKey != "" {
@@ -61,12 +71,18 @@ func (e *eventsPane) rebuild(s *clusterState, podKey string) {
 }
 
 func (e *eventsPane) Update(msg tea.KeyMsg) {
-	e.scroll.handleKey(msg, e.keys)
+	if e.scroll.handleKey(msg, e.keys) {
+		e.cache = ""
+	}
 }
 
 // View formats the lines with ages against now; only the visible ones are
 // styled.
 func (e *eventsPane) View(now time.Time) string {
+	if e.cache != "" && !due(e.expiry, now) {
+		return e.cache
+	}
+	e.expiry = time.Time{}
 	title := "EVENTS (all pods)"
 	if e.scope != "" {
 		title = "EVENTS for " + sanitize(e.scope)
@@ -82,13 +98,15 @@ func (e *eventsPane) View(now time.Time) string {
 			continue
 		}
 		lines = append(lines, e.line(ev, now, w))
+		e.expiry = earlier(e.expiry, sinceExpiry(kube.EventTime(ev), now))
 	}
 	if len(e.list) == 0 {
 		lines = append(lines, "  no events yet")
 	}
 	e.scroll.lines = lines
 	e.scroll.clamp()
-	return e.scroll.titled(title)
+	e.cache = e.scroll.titled(title)
+	return e.cache
 }
 
 func (e *eventsPane) line(ev *corev1.Event, now time.Time, w int) string {

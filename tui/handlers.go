@@ -64,7 +64,6 @@ func (m *model) setFocus(f focus) {
 	}
 	m.focus = f
 	m.pods.focused = f == focusPods
-	m.pods.cache = ""
 }
 
 // handleKey: an open prompt or filter input has the keyboard first, every
@@ -224,9 +223,7 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	if m.focus == focusDetail && ch.podKeys[m.detail.key] {
 		m.detail.rebuild(m.state.pods[m.detail.key], now)
 	}
-	if ch.conn {
-		m.pods.cache = ""
-	}
+	m.prune(now)
 	return waitBatch(m.ctx, m.opts.Source)
 }
 
@@ -239,17 +236,60 @@ func (m *model) handleSourceErr(msg sourceErrMsg) tea.Cmd {
 	return m.after(time.Second, retrySourceMsg{})
 }
 
-// handleTick moves the clock: AGE, "(5m ago)", the change markers and the
-// timeline are redrawn; nothing else is recomputed.
-func (m *model) handleTick() tea.Cmd {
-	m.pods.cache = ""
-	if m.ticks++; m.ticks%30 == 0 {
-		m.state.pruneAll(m.now())
+// Clock ticks: at most maxTickDelay apart, so a wall clock that jumps
+// (suspend, a stepped clock) is caught up with within a minute; at least
+// minTickDelay apart, so nothing can make them spin.
+const (
+	maxTickDelay = time.Minute
+	minTickDelay = 10 * time.Millisecond
+	pruneEvery   = 30 * time.Second
+)
+
+// handleTick moves the clock. Only what reads differently now is redrawn:
+// rows whose AGE, "(5m ago)", change marker or timeline strip changed (each
+// row knows when it does, see clock.go); when nothing on screen changed,
+// View hands back the same frame without building it, and Bubble Tea's
+// renderer writes nothing for an unchanged frame.
+func (m *model) handleTick(t tickMsg) tea.Cmd {
+	if t.gen != m.tickGen {
+		return nil // replaced by a sooner tick, which is pending
 	}
-	if m.focus == focusDetail {
-		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+	m.tickAt = time.Time{}
+	now := m.now()
+	m.prune(now)
+	if m.focus == focusDetail && due(m.detail.expiry, now) {
+		m.detail.rebuild(m.state.pods[m.detail.key], now)
+		m.frameOK = false
 	}
-	return tick()
+	return m.scheduleTick()
+}
+
+// scheduleTick makes sure a tick comes when the frame next changes by
+// itself. It builds the frame now (View then returns it) to learn when that
+// is; a pending tick that comes in time is kept.
+func (m *model) scheduleTick() tea.Cmd {
+	m.View()
+	now := m.now()
+	next := m.frameNext
+	if limit := now.Add(maxTickDelay); next.IsZero() || next.After(limit) {
+		next = limit
+	}
+	if !m.tickAt.IsZero() && !m.tickAt.After(next) {
+		return nil
+	}
+	m.tickGen++
+	m.tickAt = next
+	return m.after(max(next.Sub(now), minTickDelay), tickMsg{gen: m.tickGen})
+}
+
+// prune forgets timeline entries that have left the window, now and then:
+// they are never drawn again, so this changes no frame.
+func (m *model) prune(now time.Time) {
+	if now.Sub(m.pruned) < pruneEvery {
+		return
+	}
+	m.pruned = now
+	m.state.pruneAll(now)
 }
 
 func (m *model) handleFilterChanged() tea.Cmd {
@@ -283,7 +323,6 @@ func (m *model) forwardToInput(msg tea.Msg) tea.Cmd {
 		m.prompt.input, cmd = m.prompt.input.Update(msg)
 	case m.pods.filtering:
 		m.pods.filter, cmd = m.pods.filter.Update(msg)
-		m.pods.cache = ""
 	}
 	return cmd
 }

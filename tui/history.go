@@ -62,6 +62,11 @@ type history struct {
 	created   time.Time
 	readiness []readyChange
 	marks     []mark
+
+	// ver counts the changes that can alter a drawn strip, so a row
+	// rendered from this history knows when its cached strip is stale.
+	// Pruning does not count: it forgets only what lies before the window.
+	ver uint64
 }
 
 func (h *history) setReady(at time.Time, ready bool) {
@@ -75,6 +80,7 @@ func (h *history) setReady(at time.Time, ready bool) {
 		}
 	}
 	h.readiness = append(h.readiness, readyChange{at, ready})
+	h.ver++
 	// Trim in chunks so a pod at the bound does not shift the list per add.
 	if len(h.readiness) > maxHistory+maxHistory/4 {
 		h.readiness = slices.Delete(h.readiness, 0, len(h.readiness)-maxHistory)
@@ -92,6 +98,7 @@ func (h *history) add(at time.Time, k markKind) {
 		return -1
 	})
 	h.marks = slices.Insert(h.marks, i, m)
+	h.ver++
 	if len(h.marks) > maxHistory+maxHistory/4 {
 		h.marks = slices.Delete(h.marks, 0, len(h.marks)-maxHistory)
 	}

@@ -63,7 +63,6 @@ type model struct {
 	prompt   promptPane
 	helpText scroller // the ? screen, scrollable on short terminals
 
-	ticks     int
 	chaos     chaosState
 	lastApply string
 
@@ -75,6 +74,22 @@ type model struct {
 	// tests so a chaos interval is not waited out.
 	after     func(time.Duration, tea.Msg) tea.Cmd
 	sourceErr error
+
+	// The last frame View built, valid until a message other than a clock
+	// tick arrives (frameOK false) or the clock reaches frameNext, the
+	// soonest moment a shown text changes by itself (zero: none does).
+	// frames counts the frames built; tests read it.
+	frame     string
+	frameOK   bool
+	frameNext time.Time
+	frames    int
+
+	// The one pending clock tick: when it fires, and its generation.
+	tickAt  time.Time
+	tickGen int
+	// pruned is when the timelines were last pruned of what has left the
+	// window.
+	pruned time.Time
 }
 
 // newModel builds the root model. color false draws no colour (NO_COLOR).
@@ -121,34 +136,45 @@ func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *
 	return m
 }
 
+// Init starts the watch; the first clock tick is scheduled by the first
+// Update (the window size), when there is a screen to keep up to date.
 func (m *model) Init() tea.Cmd {
-	return tea.Batch(waitBatch(m.ctx, m.opts.Source), tick())
+	return waitBatch(m.ctx, m.opts.Source)
 }
 
-// Update is a router: one handler per message type.
+// Update is a router: one handler per message type. A clock tick changes
+// nothing but the time, so it keeps the frame unless the frame's own
+// expiry has come; any other message may change what is drawn.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if t, ok := msg.(tickMsg); ok {
+		return m, m.handleTick(t)
+	}
+	m.frameOK = false
+	cmd := m.route(msg)
+	return m, tea.Batch(cmd, m.scheduleTick())
+}
+
+func (m *model) route(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		return m, m.handleResize(msg)
+		return m.handleResize(msg)
 	case tea.KeyMsg:
-		return m, m.handleKey(msg)
+		return m.handleKey(msg)
 	case tea.MouseMsg:
-		return m, m.handleMouse(msg)
+		return m.handleMouse(msg)
 	case batchMsg:
-		return m, m.handleBatch(kube.Batch(msg))
+		return m.handleBatch(kube.Batch(msg))
 	case sourceErrMsg:
-		return m, m.handleSourceErr(msg)
+		return m.handleSourceErr(msg)
 	case retrySourceMsg:
-		return m, waitBatch(m.ctx, m.opts.Source)
-	case tickMsg:
-		return m, m.handleTick()
+		return waitBatch(m.ctx, m.opts.Source)
 	case resultMsg:
-		return m, m.handleResult(msg)
+		return m.handleResult(msg)
 	case chaosMsg:
-		return m, m.handleChaos(msg)
+		return m.handleChaos(msg)
 	case filterChangedMsg:
-		return m, m.handleFilterChanged()
+		return m.handleFilterChanged()
 	}
 	// Anything else (cursor blinks, paste) belongs to an open text input.
-	return m, m.forwardToInput(msg)
+	return m.forwardToInput(msg)
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -18,8 +17,11 @@ type sourceErrMsg struct{ err error }
 // retrySourceMsg asks for the next batch after a failure.
 type retrySourceMsg struct{}
 
-// tickMsg is the clock: once a second, for AGE and the timeline only.
-type tickMsg time.Time
+// tickMsg is the clock. It is scheduled for the moment something on
+// screen next reads differently (an AGE, a "(5m ago)", a change marker
+// running out, a timeline strip moving; see clock.go), not every second;
+// gen drops a tick that a sooner one replaced.
+type tickMsg struct{ gen int }
 
 // resultMsg is an action's answer.
 type resultMsg struct {
@@ -41,8 +43,4 @@ func waitBatch(ctx context.Context, src kube.Source) tea.Cmd {
 		}
 		return batchMsg(b)
 	}
-}
-
-func tick() tea.Cmd {
-	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }

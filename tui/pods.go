@@ -84,8 +84,43 @@ type podsPane struct {
 	timeline *timelinePane
 	cells    []markKind
 
-	// cache of the rendered pane; any change that affects it clears it.
-	cache string
+	// expiry is the soonest moment a row drawn by the last View reads
+	// differently by the clock alone (zero: none does). Each row keeps its
+	// rendered line (podRow.view), so a View renders only the rows that
+	// changed (DESIGN.md, pattern 8); the pane around them is only joined.
+	expiry time.Time
+	// layout counts SetSize calls: a row rendered for other column widths
+	// is stale.
+	layout uint64
+	// renders counts rows actually rendered, not taken from their cache;
+	// tests read it.
+	renders int
+}
+
+// rowView is a row's rendered line and what it was rendered from. It is
+// reused until the pod, its timeline, the layout, the row's selection or
+// mark change, or the clock reaches expiry.
+type rowView struct {
+	line     string
+	expiry   time.Time // zero: the line does not follow the clock
+	batch    uint64
+	hist     *history
+	histVer  uint64
+	layout   uint64
+	selected bool
+	marked   bool
+}
+
+func (v *rowView) fresh(r *podRow, h *history, layout uint64, selected, marked bool, now time.Time) bool {
+	return v.line != "" && v.batch == r.batch && v.hist == h && (h == nil || v.histVer == h.ver) &&
+		v.layout == layout && v.selected == selected && v.marked == marked && !due(v.expiry, now)
+}
+
+func (v *rowView) set(line string, expiry time.Time, r *podRow, h *history, layout uint64, selected, marked bool) {
+	*v = rowView{line: line, expiry: expiry, batch: r.batch, hist: h, layout: layout, selected: selected, marked: marked}
+	if h != nil {
+		v.histVer = h.ver
+	}
 }
 
 const gutter = 3 // cursor, mark, changed
@@ -158,7 +193,7 @@ func (p *podsPane) SetSize(w, h int) {
 		p.cols = append(p.cols, tl)
 	}
 	p.ensureVisible()
-	p.cache = ""
+	p.layout++
 }
 
 // bodyRows is how many pod rows fit under the title and column header.
@@ -194,7 +229,6 @@ func (p *podsPane) rebuild(s *clusterState, recollect bool, changed int) {
 		p.resort(changed, s.batch)
 	}
 	p.refind()
-	p.cache = ""
 }
 
 func byName(a, b *podRow) int {
@@ -343,7 +377,6 @@ func (p *podsPane) move(n int) {
 	p.cursor = max(min(p.cursor+n, len(p.rows)-1), 0)
 	p.selKey = p.rows[p.cursor].key
 	p.ensureVisible()
-	p.cache = ""
 }
 
 // filterChangedMsg tells the root to recollect rows.
@@ -356,19 +389,16 @@ func (p *podsPane) Update(msg tea.KeyMsg) tea.Cmd {
 		case "enter":
 			p.filtering = false
 			p.filter.Blur()
-			p.cache = ""
 			return nil
 		case "esc":
 			p.filtering = false
 			p.filter.Blur()
 			p.filter.SetValue("")
-			p.cache = ""
 			return func() tea.Msg { return filterChangedMsg{} }
 		}
 		before := p.filter.Value()
 		var cmd tea.Cmd
 		p.filter, cmd = p.filter.Update(msg)
-		p.cache = ""
 		if p.filter.Value() != before {
 			return tea.Batch(cmd, func() tea.Msg { return filterChangedMsg{} })
 		}
@@ -396,25 +426,20 @@ func (p *podsPane) Update(msg tea.KeyMsg) tea.Cmd {
 				p.marked[r.key] = true
 			}
 			p.move(1)
-			p.cache = ""
 		}
 	case key.Matches(msg, k.Back):
 		if len(p.marked) > 0 {
 			clear(p.marked)
 		} else if p.filter.Value() != "" {
 			p.filter.SetValue("")
-			p.cache = ""
 			return func() tea.Msg { return filterChangedMsg{} }
 		}
-		p.cache = ""
 	case key.Matches(msg, k.Sort):
 		p.sort = (p.sort + 1) % sortKeys
 		p.sortRows()
 		p.refind()
-		p.cache = ""
 	case key.Matches(msg, k.Filter):
 		p.filtering = true
-		p.cache = ""
 		return p.filter.Focus()
 	}
 	return nil
@@ -452,9 +477,7 @@ func (p *podsPane) title(total int) string {
 
 // View draws the title, the column header and the visible rows only.
 func (p *podsPane) View(total int, now time.Time) string {
-	if p.cache != "" {
-		return p.cache
-	}
+	p.expiry = time.Time{}
 	lines := make([]string, 0, p.h)
 	t := p.title(total)
 	if p.focused {
@@ -472,7 +495,7 @@ func (p *podsPane) View(total int, now time.Time) string {
 	lines = append(lines, p.st.ColHeader.Render(hb.String()))
 	end := min(p.offset+p.bodyRows(), len(p.rows))
 	for i := p.offset; i < end; i++ {
-		lines = append(lines, p.renderRow(p.rows[i], i == p.cursor, now))
+		lines = append(lines, p.row(p.rows[i], i == p.cursor, now))
 	}
 	if len(p.rows) == 0 && p.bodyRows() > 0 {
 		if total == 0 {
@@ -481,13 +504,32 @@ func (p *podsPane) View(total int, now time.Time) string {
 			lines = append(lines, "   no pod name contains "+fmt.Sprintf("%q", p.filter.Value()))
 		}
 	}
-	p.cache = block(lines, p.w, p.h)
-	return p.cache
+	return block(lines, p.w, p.h)
 }
 
-func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
-	// AGE and "(5m ago)" move with the clock: recompute for visible rows.
+// row is one visible row, from its cache while that is fresh; the pane's
+// expiry becomes the soonest of its rows'.
+func (p *podsPane) row(r *podRow, selected bool, now time.Time) string {
+	h := p.hist[r.key]
+	marked := p.marked[r.key]
+	if !r.view.fresh(r, h, p.layout, selected, marked, now) {
+		line, exp := p.renderRow(r, selected, now)
+		r.view.set(line, exp, r, h, p.layout, selected, marked)
+		p.renders++
+	}
+	p.expiry = earlier(p.expiry, r.view.expiry)
+	return r.view.line
+}
+
+// renderRow draws a row and says when its text next changes with the clock:
+// AGE, the "(5m ago)" of RESTARTS, the change marker and the timeline strip.
+func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) (string, time.Time) {
+	// AGE and "(5m ago)" move with the clock: recompute at render time.
 	c := kube.PodStatus(r.pod, now)
+	expiry := sinceExpiry(c.Created, now)
+	if c.RestartCount != 0 && !c.LastRestart.IsZero() { // kube.PodStatus shows "N (X ago)"
+		expiry = earlier(expiry, sinceExpiry(c.LastRestart, now))
+	}
 	var b strings.Builder
 	b.Grow(p.w + 32)
 	if selected {
@@ -501,6 +543,7 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
 		b.WriteByte(' ')
 	}
 	if !r.changedAt.IsZero() && now.Sub(r.changedAt) < changedFor {
+		expiry = earlier(expiry, r.changedAt.Add(changedFor))
 		if selected {
 			b.WriteByte('!')
 		} else {
@@ -524,6 +567,7 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
 		}
 		if col.id == colTimeline {
 			b.WriteString(p.strip(r, col.width, now, selected))
+			expiry = earlier(expiry, p.hist[r.key].stripExpiry(now, timelineWindow, col.width))
 			continue
 		}
 		v := cells[col.id]
@@ -539,9 +583,9 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) string {
 	}
 	line := b.String()
 	if selected {
-		return p.st.Selected.Render(line)
+		line = p.st.Selected.Render(line)
 	}
-	return line
+	return line, expiry
 }
 
 // strip draws the row's timeline; plain glyphs on the selected row, whose

@@ -34,6 +34,10 @@ type podRow struct {
 	// nameRank is the row's place in name order, set when the table's rows
 	// are recollected, so the other orders break ties with an int compare.
 	nameRank int
+
+	// view and stripView are the row's rendered lines in the pods table
+	// and in the timeline pane, kept by those panes.
+	view, stripView rowView
 }
 
 func podReady(c kube.PodColumns) bool {
@@ -86,6 +90,9 @@ type changes struct {
 	rollout bool // replica sets, deployments, slices or services
 	conn    bool
 	podKeys map[string]bool // which pods changed, for the detail view
+	// marks: an event drew on a pod's timeline (the pod itself may not
+	// be in the batch), so the table's strips must be redrawn.
+	marks bool
 }
 
 func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
@@ -136,8 +143,8 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 	// Events after pods: an event draws on its pod's timeline, and the
 	// first batch may list an event before the pod it is about.
 	for _, d := range b.Deltas {
-		if d.Kind == kube.KindEvent {
-			s.applyEvent(d, now)
+		if d.Kind == kube.KindEvent && s.applyEvent(d, now) {
+			ch.marks = true
 		}
 	}
 	// Prune only what this batch touched; pruneAll sweeps the rest now and
@@ -264,26 +271,26 @@ func readyTransition(pod *corev1.Pod, now time.Time) time.Time {
 }
 
 // applyEvent stores an event and draws probe failures and kills on the
-// involved pod's timeline.
-func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
+// involved pod's timeline; it reports whether it drew.
+func (s *clusterState) applyEvent(d kube.Delta, now time.Time) bool {
 	if d.Type == kube.Deleted {
 		delete(s.events, d.Key)
 		delete(s.eventCounts, d.Key)
-		return
+		return false
 	}
 	ev, ok := d.Obj.(*corev1.Event)
 	if !ok {
-		return
+		return false
 	}
 	s.events[d.Key] = ev
 	count := kube.EventCount(ev)
 	prev, seen := s.eventCounts[d.Key]
 	s.eventCounts[d.Key] = count
 	if seen && count <= prev {
-		return
+		return false
 	}
 	if ev.InvolvedObject.Kind != "Pod" {
-		return
+		return false
 	}
 	var k markKind
 	// Reasons as the kubelet records them: pkg/kubelet/events/event.go
@@ -294,17 +301,18 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 	case "Killing":
 		k = markKilled
 	default:
-		return
+		return false
 	}
 	h := s.hist[ev.InvolvedObject.Namespace+"/"+ev.InvolvedObject.Name]
 	if h == nil {
-		return
+		return false
 	}
 	at := kube.EventTime(ev)
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
 	h.add(at, k)
+	return true
 }
 
 // desired is the sum of the Deployments' spec.replicas (nil means 1, the

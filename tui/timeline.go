@@ -16,13 +16,20 @@ type timelinePane struct {
 	w, h int
 
 	cells []markKind // reused per row
+
+	// layout counts SetSize calls (rows drawn for another width are
+	// stale); expiry is when the last View's strips next move (zero:
+	// never); renders counts rows drawn rather than taken from their cache.
+	layout  uint64
+	expiry  time.Time
+	renders int
 }
 
 func newTimelinePane(st *styles, keys *keyMap) timelinePane {
 	return timelinePane{st: st, keys: keys}
 }
 
-func (t *timelinePane) SetSize(w, h int) { t.w, t.h = w, h }
+func (t *timelinePane) SetSize(w, h int) { t.w, t.h = w, h; t.layout++ }
 
 func (t *timelinePane) ShortHelp() []key.Binding {
 	k := t.keys
@@ -42,8 +49,10 @@ func (t *timelinePane) legend() string {
 	return b.String()
 }
 
-// View draws the rows around the table's cursor.
+// View draws the rows around the table's cursor, each from its cache while
+// that is fresh.
 func (t *timelinePane) View(p *podsPane, s *clusterState, now time.Time) string {
+	t.expiry = time.Time{}
 	lines := []string{t.legend()}
 	n := t.h - 1
 	if n <= 0 {
@@ -62,19 +71,26 @@ func (t *timelinePane) View(p *podsPane, s *clusterState, now time.Time) string 
 	end := min(start+n, len(p.rows))
 	for i := start; i < end; i++ {
 		r := p.rows[i]
-		var b strings.Builder
-		if i == p.cursor {
-			b.WriteString(">  ")
-		} else {
-			b.WriteString("   ")
+		h := s.hist[r.key]
+		selected := i == p.cursor
+		if !r.stripView.fresh(r, h, t.layout, selected, false, now) {
+			var b strings.Builder
+			if selected {
+				b.WriteString(">  ")
+			} else {
+				b.WriteString("   ")
+			}
+			b.WriteString(fitMiddle(r.pod.Name, nameW))
+			b.WriteByte(' ')
+			if h != nil {
+				h.strip(now, timelineWindow, cells)
+				t.writeStrip(&b, cells)
+			}
+			r.stripView.set(b.String(), h.stripExpiry(now, timelineWindow, stripW), r, h, t.layout, selected, false)
+			t.renders++
 		}
-		b.WriteString(fitMiddle(r.pod.Name, nameW))
-		b.WriteByte(' ')
-		if h := s.hist[r.key]; h != nil {
-			h.strip(now, timelineWindow, cells)
-			t.writeStrip(&b, cells)
-		}
-		lines = append(lines, b.String())
+		t.expiry = earlier(t.expiry, r.stripView.expiry)
+		lines = append(lines, r.stripView.line)
 	}
 	return block(lines, t.w, t.h)
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
@@ -10,16 +11,31 @@ import (
 	"github.com/proberctl/proberctl/kube"
 )
 
-// View composes the screen: header, body, status line, help line. Every
-// line is cut to the width, so nothing wraps at any size.
+// View is the frame: the one last built while it is current (see
+// model.frame), else a new one.
 func (m *model) View() string {
+	now := m.now()
+	if m.frameOK && !due(m.frameNext, now) {
+		return m.frame
+	}
+	m.frame, m.frameNext = m.render(now)
+	m.frameOK = true
+	m.frames++
+	return m.frame
+}
+
+// render composes the screen: header, body, status line, help line. Every
+// line is cut to the width, so nothing wraps at any size. It also says when
+// the frame next changes by itself: the soonest expiry of the clock-bound
+// panes on screen (zero: never).
+func (m *model) render(now time.Time) (string, time.Time) {
 	if m.w == 0 {
-		return ""
+		return "", time.Time{}
 	}
 	if m.w < minWidth || m.h < minHeight {
-		return block([]string{fmt.Sprintf("terminal is %dx%d: proberctl needs at least %dx%d", m.w, m.h, minWidth, minHeight)}, m.w, m.h)
+		return block([]string{fmt.Sprintf("terminal is %dx%d: proberctl needs at least %dx%d", m.w, m.h, minWidth, minHeight)}, m.w, m.h), time.Time{}
 	}
-	now := m.now()
+	var next time.Time
 	var b strings.Builder
 	b.WriteString(m.headerView())
 	b.WriteByte('\n')
@@ -30,32 +46,38 @@ func (m *model) View() string {
 		b.WriteString(m.helpView())
 	case m.focus == focusDetail:
 		b.WriteString(m.detail.View())
+		next = m.detail.expiry
 	default:
 		b.WriteString(m.pods.View(len(m.state.pods), now))
+		next = m.pods.expiry
 		b.WriteByte('\n')
 		b.WriteString(m.tabsView())
 		if m.lowerH > 0 {
 			b.WriteByte('\n')
-			b.WriteString(m.lowerView())
+			s, lowerNext := m.lowerView(now)
+			b.WriteString(s)
+			next = earlier(next, lowerNext)
 		}
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.statusView())
 	b.WriteByte('\n')
 	b.WriteString(fit(m.help.ShortHelpView(m.shortHelp()), m.w))
-	return b.String()
+	return b.String(), next
 }
 
-func (m *model) lowerView() string {
+// lowerView draws the pane under the table and says when it next changes
+// by itself.
+func (m *model) lowerView(now time.Time) (string, time.Time) {
 	switch m.lower {
 	case focusTimeline:
-		return m.timeline.View(&m.pods, m.state, m.now())
+		return m.timeline.View(&m.pods, m.state, now), m.timeline.expiry
 	case focusOutput:
-		return m.output.View()
+		return m.output.View(), time.Time{}
 	case focusRollout:
-		return m.rollout.View()
+		return m.rollout.View(), time.Time{}
 	}
-	return m.events.View(m.now())
+	return m.events.View(now), m.events.expiry
 }
 
 // headerView: where we are looking and how it is going.
