@@ -2,35 +2,167 @@ package tui
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/exp/teatest"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
-// BenchmarkIdle runs the whole program on 5,000 pods that do not change and
-// reports the CPU the process spends per second while nothing happens but
-// the clock tick (issue 4: no measurable CPU when idle). It measures a fixed
-// idle window per iteration, so run it with -benchtime 1x.
+// BenchmarkIdle runs the whole program, as Run builds it, on 5,000 pods
+// that do not change, and reports the CPU the process spends per second
+// while nothing happens (issue 4: no measurable CPU when idle), and how
+// often it wrote to the terminal in that time. It measures a fixed idle
+// window per iteration, so run it with -benchtime 1x. The fps=60 case is
+// Bubble Tea's default frame rate, for comparison with Run's.
 func BenchmarkIdle(b *testing.B) {
 	const idle = 10 * time.Second
+	for _, fps := range []int{frameRate, 60} {
+		b.Run(fmt.Sprintf("fps=%d", fps), func(b *testing.B) {
+			defer setFrameRate(fps)()
+			for b.Loop() {
+				sw, stop := startProgram(b, 160, 48, 5000)
+				runtime.GC() // the first screen's garbage is not idle work
+				before, writes := cpuTime(), sw.count()
+				time.Sleep(idle) // the measurement window, not a wait for a condition
+				used := cpuTime() - before
+				b.ReportMetric(float64(used.Microseconds())/1000/idle.Seconds(), "cpu-ms/s")
+				b.ReportMetric(float64(sw.count()-writes)/idle.Seconds(), "writes/s")
+				stop()
+			}
+		})
+	}
+}
+
+// BenchmarkKeyToScreen is the other side of a lower frame rate: the time
+// from a key press (down, which moves the selection) to the new frame
+// written to the terminal, on 5,000 pods at 160x48.
+func BenchmarkKeyToScreen(b *testing.B) {
+	for _, fps := range []int{frameRate, 60, 10} {
+		b.Run(fmt.Sprintf("fps=%d", fps), func(b *testing.B) {
+			defer setFrameRate(fps)()
+			sw, stop := startProgram(b, 160, 48, 5000)
+			defer stop()
+			keys := []tea.KeyMsg{{Type: tea.KeyDown}, {Type: tea.KeyUp}}
+			for i := 0; b.Loop(); i++ {
+				n := sw.count()
+				sw.p.Send(keys[i%2])
+				if !sw.waitCount(n+1, 5*time.Second) {
+					b.Fatal("no frame within 5 s of a key press")
+				}
+			}
+		})
+	}
+}
+
+func setFrameRate(fps int) (restore func()) {
+	old := frameRate
+	frameRate = fps
+	return func() { frameRate = old }
+}
+
+// screenWriter stands in for the terminal: it counts the program's writes.
+type screenWriter struct {
+	p    *tea.Program
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	n    int
+	wake chan struct{}
+}
+
+func (s *screenWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	// Keep only the tail: the benchmarks look for a recent text.
+	if s.buf.Len() > 1<<20 {
+		s.buf.Reset()
+	}
+	s.buf.Write(p)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (s *screenWriter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func (s *screenWriter) contains(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Contains(s.buf.Bytes(), []byte(text))
+}
+
+// waitCount waits until the program has written n times.
+func (s *screenWriter) waitCount(n int, limit time.Duration) bool {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for s.count() < n {
+		select {
+		case <-s.wake:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
+}
+
+// startProgram runs the dashboard as Run does (same program options) on a
+// pipe for input and a screenWriter for output, sized w x h, and waits for
+// the first pod row. The pods are the seed's and n bench pods. stop quits it and waits for it to end.
+func startProgram(b *testing.B, w, h, n int) (*screenWriter, func()) {
+	b.Helper()
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(b.Context())
 	first := seedBatch()
-	for _, p := range benchPods(5000) {
+	for _, p := range benchPods(n) {
 		first.Deltas = append(first.Deltas, podDelta(p))
 	}
-	for b.Loop() {
-		m := newModel(b.Context(), Options{Source: newFakeSource(first), Actions: &fakeActions{}, Context: "bench", Namespace: "default"}, false, nil)
-		tm := teatest.NewTestModel(b, m, teatest.WithInitialTermSize(160, 48))
-		teatest.WaitFor(b, tm.Output(), func(out []byte) bool {
-			return bytes.Contains(out, []byte("prober-foo-67b66bdbf7-00000"))
-		}, teatest.WithDuration(30*time.Second))
-		before := cpuTime()
-		time.Sleep(idle) // the measurement window, not a wait for a condition
-		used := cpuTime() - before
-		b.ReportMetric(float64(used.Microseconds())/1000/idle.Seconds(), "cpu-ms/s")
-		tm.Type("q")
-		tm.WaitFinished(b, teatest.WithFinalTimeout(10*time.Second))
+	opts := Options{Source: newFakeSource(first), Actions: &fakeActions{}, Context: "bench", Namespace: "default",
+		Input: inR}
+	sw := &screenWriter{wake: make(chan struct{}, 1)}
+	opts.Output = sw
+	m := newModel(ctx, opts, false, nil)
+	sw.p = newProgram(ctx, m, opts)
+	done := make(chan error, 1)
+	go func() {
+		_, err := sw.p.Run()
+		done <- err
+	}()
+	sw.p.Send(tea.WindowSizeMsg{Width: w, Height: h})
+	deadline := time.Now().Add(30 * time.Second)
+	for !sw.contains("prober-foo-67b66bdbf7-00000") {
+		if time.Now().After(deadline) {
+			b.Fatal("the first screen did not come within 30 s")
+		}
+		sw.waitCount(sw.count()+1, 100*time.Millisecond)
+	}
+	return sw, func() {
+		sw.p.Quit()
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Errorf("program: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			b.Error("program did not quit within 10 s")
+		}
+		cancel()
+		inW.Close()
+		inR.Close()
 	}
 }
 

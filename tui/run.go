@@ -80,9 +80,30 @@ func Run(ctx context.Context, opts Options) error {
 	defer cancel()
 	m := newModel(ctx, opts, color, log)
 
-	// 20 frames a second is quick enough for typing into a prompt (50 ms)
-	// and wakes the renderer a third as often as the default 60 when idle.
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(20)}
+	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
+	_, err := newProgram(ctx, m, opts).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		// Interrupted from outside (signal): a normal way to leave.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	return nil
+}
+
+// frameRate is how often Bubble Tea's renderer looks for a new frame. Its
+// ticker runs even when nothing changes, and each wake-up costs the process
+// CPU: at the default 60 per second it was most of the idle dashboard's CPU
+// (BenchmarkIdle, see BENCHMARKS.md). A new frame waits at most one period
+// to reach the screen: 50 ms at 20 per second, under the time between two
+// key repeats (BenchmarkKeyToScreen measures it).
+var frameRate = 20
+
+// newProgram is the Bubble Tea program Run runs; the benchmarks run the
+// same one.
+func newProgram(ctx context.Context, m *model, opts Options) *tea.Program {
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(frameRate)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
@@ -92,14 +113,5 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Mouse {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
-	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
-	_, err := tea.NewProgram(m, popts...).Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		// Interrupted from outside (signal): a normal way to leave.
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("dashboard: %w", err)
-	}
-	return nil
+	return tea.NewProgram(m, popts...)
 }
