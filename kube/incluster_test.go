@@ -12,7 +12,6 @@ package kube
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,17 +75,6 @@ func needInPodSandbox(t *testing.T) {
 			skip(fmt.Sprintf("no %s command (Debian packages util-linux and mount)", tool))
 		}
 	}
-}
-
-// buildInClusterBinary builds proberctl into a temporary directory.
-func buildInClusterBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "proberctl")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/proberctl/proberctl").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build proberctl: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // inPod returns a command running proberctl with args as a process in a pod
@@ -177,13 +164,13 @@ func waitAuthorized(ctx context.Context, t *testing.T, env *kubetest.Env, ns, us
 
 // jsonLines runs cmd and hands its stdout's JSON objects to the returned
 // channel, which closes when stdout ends; stderr collects stderr.
-func jsonLines(t *testing.T, cmd *exec.Cmd) (lines <-chan map[string]any, stderr *inClusterBuffer) {
+func jsonLines(t *testing.T, cmd *exec.Cmd) (lines <-chan map[string]any, stderr *syncBuffer) {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr = &inClusterBuffer{}
+	stderr = &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -203,29 +190,10 @@ func jsonLines(t *testing.T, cmd *exec.Cmd) (lines <-chan map[string]any, stderr
 	return ch, stderr
 }
 
-// inClusterBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type inClusterBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *inClusterBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *inClusterBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestInCluster runs the proberctl binary as a pod would, and where there is
 // neither a kubeconfig nor a pod's service account.
 func TestInCluster(t *testing.T) {
-	bin := buildInClusterBinary(t)
+	bin := needBinary(t)
 	t.Run("watch", func(t *testing.T) { testInClusterWatch(t, bin) })
 	t.Run("no cluster", func(t *testing.T) { testNoClusterError(t, bin) })
 }
@@ -274,9 +242,9 @@ func testInClusterWatch(t *testing.T, bin string) {
 		wantForbidden string
 	}{
 		{name: "the pod's namespace with its token", sa: "watcher"},
-		{name: "no RBAC", sa: "nobody", wantForbidden: "RBAC refused " + allKinds + " in namespace " + ns},
-		{name: "-n wins over the pod's namespace", sa: "watcher", args: []string{"-n", "kube-system"}, wantForbidden: "RBAC refused " + allKinds + " in namespace kube-system"},
-		{name: "-A", sa: "watcher", args: []string{"-A"}, wantForbidden: "RBAC refused " + allKinds + " in all namespaces"},
+		{name: "no RBAC", sa: "nobody", wantForbidden: "RBAC refused " + allKinds + " in namespace " + ns + " (as system:serviceaccount:" + ns + ":nobody)"},
+		{name: "-n wins over the pod's namespace", sa: "watcher", args: []string{"-n", "kube-system"}, wantForbidden: "RBAC refused " + allKinds + " in namespace kube-system (as system:serviceaccount:" + ns + ":watcher)"},
+		{name: "-A", sa: "watcher", args: []string{"-A"}, wantForbidden: "RBAC refused " + allKinds + " in all namespaces (as system:serviceaccount:" + ns + ":watcher)"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

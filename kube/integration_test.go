@@ -346,8 +346,8 @@ func startServe(t *testing.T, host *netns.Host) <-chan struct{} {
 	t.Helper()
 	cmd := host.Command(needBinary(t), "serve")
 	cmd.Env = append(os.Environ(), "PORT=8080", "START_WAIT_SECS=0", "CRASH_FACTOR=0", "HEALTH_STATUS_FACTOR=0", "CONTENT=hello from "+host.Name)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: &logs}, &lockedWriter{w: &logs}
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs // one writer: exec serialises its writes
 	exited := host.Start(t, cmd)
 	url := fmt.Sprintf("http://%s/healthz", netip.AddrPortFrom(host.Addr, 8080))
 	hc := &http.Client{Timeout: time.Second}
@@ -361,24 +361,32 @@ func startServe(t *testing.T, host *netns.Host) <-chan struct{} {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("proberctl serve exited before answering %s", url)
+			t.Fatalf("proberctl serve exited before answering %s; its output:\n%s", url, logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("proberctl serve did not answer %s within 30s", url)
+			t.Fatalf("proberctl serve did not answer %s within 30s; its output:\n%s", url, logs)
 		}
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// syncBuffer is a bytes.Buffer safe for a child process's writes and the
+// test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // kubeconfigFor writes cfg as a kubeconfig file for the CLI.
@@ -541,8 +549,8 @@ func TestForbiddenIsClear(t *testing.T) {
 		user, want string
 		pods       bool // may list pods: must get a Synced batch with the target
 	}{
-		{"nobody", "RBAC refused list pods, list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns, false},
-		{"reader", "RBAC refused list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns, true},
+		{"nobody", "RBAC refused list pods, list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns + " (as nobody)", false},
+		{"reader", "RBAC refused list events, list replicasets, list deployments, list endpointslices, list services in namespace " + ns + " (as reader)", true},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			w := NewWatcher(clientset(t, env.RestrictedConfig(t, tc.user)), WatchOptions{Namespace: ns})

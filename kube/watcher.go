@@ -518,7 +518,7 @@ func (w *Watcher) updateConnLocked() bool {
 // fix it), then any failing call, else connected once synced.
 func (w *Watcher) connLocked() Conn {
 	var refused, failing []string
-	var firstErr error
+	var firstErr, firstRefusal error
 	for k := KindPod; k <= KindService; k++ {
 		h := w.health[k]
 		if h == nil {
@@ -526,6 +526,9 @@ func (w *Watcher) connLocked() Conn {
 		}
 		if h.forbidden {
 			refused = append(refused, h.verb+" "+resourceName(k))
+			if firstRefusal == nil {
+				firstRefusal = h.err
+			}
 		} else {
 			failing = append(failing, resourceName(k))
 			if firstErr == nil {
@@ -539,13 +542,33 @@ func (w *Watcher) connLocked() Conn {
 	}
 	switch {
 	case len(refused) > 0:
-		return Conn{State: Forbidden, Detail: "RBAC refused " + strings.Join(refused, ", ") + " in " + where}
+		detail := "RBAC refused " + strings.Join(refused, ", ") + " in " + where
+		if user := refusedUser(firstRefusal); user != "" {
+			detail += " (as " + user + ")"
+		}
+		return Conn{State: Forbidden, Detail: detail}
 	case len(failing) > 0:
 		return Conn{State: Disconnected, Detail: "API server unreachable, retrying: " + shortError(firstErr)}
 	case w.synced:
 		return Conn{State: Connected}
 	}
 	return Conn{State: Connecting}
+}
+
+// refusedUser is the user a Forbidden error names, "" if none: RBAC is
+// granted to a name, so the name is what a person needs to fix it. The API
+// server writes it as 'User "NAME" cannot VERB ...' (k8s.io/apiserver
+// pkg/endpoints/handlers/responsewriters/errors.go, forbiddenMessage).
+func refusedUser(err error) string {
+	_, rest, ok := strings.Cut(err.Error(), `User "`)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, `" cannot `)
+	if !ok {
+		return ""
+	}
+	return name
 }
 
 // shortError drops the request URL from client errors: the dial error is

@@ -188,7 +188,7 @@ func TestWatcherForbiddenThenAllowed(t *testing.T) {
 	}
 	v := newView()
 	waitFor(t, w, v, "forbidden", func(v *view) bool { return v.conn.State == Forbidden })
-	if want := "RBAC refused list pods in namespace demo"; v.conn.Detail != want {
+	if want := "RBAC refused list pods in namespace demo (as viewer)"; v.conn.Detail != want {
 		t.Errorf("detail = %q, want %q", v.conn.Detail, want)
 	}
 	if v.synced {
@@ -224,7 +224,7 @@ func TestWatcherSyncsDespiteRefusedKind(t *testing.T) {
 	if !v.has(KindPod, "demo/foo-1", Upsert) {
 		t.Error("synced batch lacks the pod")
 	}
-	if want := "RBAC refused list endpointslices in namespace demo"; v.conn.State != Forbidden || v.conn.Detail != want {
+	if want := "RBAC refused list endpointslices in namespace demo (as viewer)"; v.conn.State != Forbidden || v.conn.Detail != want {
 		t.Errorf("conn = %v %q, want Forbidden %q", v.conn.State, v.conn.Detail, want)
 	}
 }
