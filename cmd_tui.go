@@ -49,11 +49,12 @@ The screen belongs to the dashboard: logs, including client-go's, go to
 				if !onTerminal() {
 					return usagef("the dashboard needs a terminal; without one use: proberctl watch (same flags)")
 				}
-				client, err := kubernetes.NewForConfig(cc.REST)
+				// Watches last: --request-timeout must not cut them.
+				client, err := kubernetes.NewForConfig(cc.WatchConfig())
 				if err != nil {
 					return fmt.Errorf("kubernetes client: %w", err)
 				}
-				actions, err := kube.NewClusterActions(cc.REST)
+				actions, err := kube.NewClusterActions(cc.REST, kube.WithDefaultNamespace(cc.Namespace))
 				if err != nil {
 					return fmt.Errorf("cluster actions: %w", err)
 				}
@@ -63,10 +64,14 @@ The screen belongs to the dashboard: logs, including client-go's, go to
 				if err := w.Start(ctx); err != nil {
 					return fmt.Errorf("watch: %w", err)
 				}
+				ctxName := cc.Context
+				if ctxName == "" { // no kubeconfig: the pod's own service account
+					ctxName = "in-cluster"
+				}
 				return tui.Run(ctx, tui.Options{
 					Source:             w,
 					Actions:            actions,
-					Context:            cc.Context,
+					Context:            ctxName,
 					Namespace:          cc.Namespace,
 					Selector:           cc.Selector,
 					DefaultResolveHost: *host,
