@@ -25,7 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/proberctl/proberctl/kube/kubetest/internal/proc"
+	"github.com/proberctl/proberctl/internal/childproc"
 )
 
 // The environment variables `make test` sets.
@@ -76,8 +76,8 @@ type Env struct {
 	// mu guards the processes and the port reservation against a Stop
 	// racing a StopAPIServer or StartAPIServer (see restart.go).
 	mu        sync.Mutex
-	etcd      *proc.Process
-	apiserver *proc.Process
+	etcd      *childproc.Process
+	apiserver *childproc.Process
 	// apiserverBin, apiserverArgs and apiserverPort are what StartAPIServer
 	// runs again.
 	apiserverBin  string
@@ -318,7 +318,7 @@ func (e *Env) launch(bin string) error {
 // startProcess starts path with its output in logName under Dir, appended
 // to what is there when appendLog is set (a restart keeps the earlier run's
 // log for the reader).
-func (e *Env) startProcess(path, logName string, appendLog bool, args ...string) (*proc.Process, error) {
+func (e *Env) startProcess(path, logName string, appendLog bool, args ...string) (*childproc.Process, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if appendLog {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -332,7 +332,7 @@ func (e *Env) startProcess(path, logName string, appendLog bool, args ...string)
 	cmd.Dir = e.Dir
 	cmd.Stdout = log
 	cmd.Stderr = log
-	return proc.Start(cmd)
+	return childproc.StartProcess(cmd)
 }
 
 // waitReady polls /readyz until it answers 200, a process exits, or
@@ -384,7 +384,7 @@ func (e *Env) logTail(name string) string {
 func (e *Env) stopProcesses() error {
 	var errs []error
 	// The apiserver first, so it does not log etcd errors while stopping.
-	for _, p := range []*proc.Process{e.apiserver, e.etcd} {
+	for _, p := range []*childproc.Process{e.apiserver, e.etcd} {
 		if p != nil {
 			errs = append(errs, p.Stop(stopGrace))
 		}

@@ -35,7 +35,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proberctl/proberctl/kube/kubetest/internal/proc"
+	"github.com/proberctl/proberctl/internal/childproc"
 )
 
 // namePrefix starts every namespace name, followed by the owning test
@@ -124,7 +124,7 @@ func (h *Host) Command(name string, args ...string) *exec.Cmd {
 // died instead.
 func (h *Host) Start(t testing.TB, cmd *exec.Cmd) <-chan struct{} {
 	t.Helper()
-	p, err := proc.Start(cmd)
+	p, err := childproc.StartProcess(cmd)
 	if err != nil {
 		t.Fatalf("netns %s: %v", h.Name, err)
 	}
