@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -57,6 +59,12 @@ type clusterState struct {
 	// eventCounts remembers the count last seen per event so a resync or a
 	// repeated update does not draw the same probe failure twice.
 	eventCounts map[string]int32
+	// pending holds the timeline marks of events about pods not seen yet,
+	// keyed namespace/name: events and pods come from different informers,
+	// so an event can arrive batches before its pod. They are drawn when
+	// the pod appears; bounded by pendingPods, maxHistory marks a pod, and
+	// the timeline window.
+	pending map[string][]pendingMark
 
 	batch uint64 // counts applied batches
 
@@ -79,6 +87,7 @@ func newClusterState() *clusterState {
 		services:    map[string]*corev1.Service{},
 		hist:        map[string]*history{},
 		eventCounts: map[string]int32{},
+		pending:     map[string][]pendingMark{},
 	}
 }
 
@@ -163,6 +172,72 @@ func (s *clusterState) pruneAll(now time.Time) {
 	for _, h := range s.hist {
 		h.prune(since)
 	}
+	for k, ms := range s.pending {
+		i := 0
+		for i < len(ms) && ms[i].at.Before(since) {
+			i++
+		}
+		if i == len(ms) {
+			delete(s.pending, k)
+		} else if i > 0 {
+			s.pending[k] = slices.Delete(ms, 0, i)
+		}
+	}
+}
+
+// pendingPods bounds how many not-yet-seen pods keep marks: events for
+// pods outside the view (another selector) must not grow memory.
+const pendingPods = 1024
+
+// pendingMark is a timeline mark waiting for its pod. uid is the involved
+// object's UID, so a mark about an earlier pod of the same name (deleted
+// and created again) is not drawn on the new one.
+type pendingMark struct {
+	uid  types.UID
+	at   time.Time
+	kind markKind
+}
+
+// addPending keeps a mark for a pod not seen yet, in time order.
+func (s *clusterState) addPending(key string, pm pendingMark, now time.Time) {
+	if pm.at.Before(now.Add(-timelineWindow)) {
+		return // it could not be drawn anyway
+	}
+	ms, ok := s.pending[key]
+	if !ok && len(s.pending) >= pendingPods {
+		// Full: make room by forgetting the pod whose newest mark is the
+		// oldest, the least likely to appear still.
+		oldest, at := "", time.Time{}
+		for k, ms := range s.pending {
+			if last := ms[len(ms)-1].at; oldest == "" || last.Before(at) {
+				oldest, at = k, last
+			}
+		}
+		delete(s.pending, oldest)
+	}
+	i, _ := slices.BinarySearchFunc(ms, pm.at, func(m pendingMark, t time.Time) int {
+		if m.at.After(t) {
+			return 1
+		}
+		return -1
+	})
+	ms = slices.Insert(ms, i, pm)
+	if len(ms) > maxHistory {
+		ms = slices.Delete(ms, 0, len(ms)-maxHistory)
+	}
+	s.pending[key] = ms
+}
+
+// replayPending draws the marks that waited for this pod on its new
+// timeline.
+func (s *clusterState) replayPending(key string, pod *corev1.Pod, h *history) {
+	for _, pm := range s.pending[key] {
+		if pm.uid != "" && pod.UID != "" && pm.uid != pod.UID {
+			continue
+		}
+		h.add(pm.at, pm.kind)
+	}
+	delete(s.pending, key)
 }
 
 func applyObj[T any](m map[string]T, d kube.Delta) {
@@ -199,6 +274,7 @@ func (s *clusterState) applyPod(d kube.Delta, pod *corev1.Pod, now time.Time) bo
 	if h == nil {
 		h = newHistory(pod, cols, ready)
 		s.hist[d.Key] = h
+		s.replayPending(d.Key, pod, h)
 	} else if old != nil {
 		if cols.RestartCount > old.cols.RestartCount {
 			at := now
@@ -303,13 +379,15 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) bool {
 	default:
 		return false
 	}
-	h := s.hist[ev.InvolvedObject.Namespace+"/"+ev.InvolvedObject.Name]
-	if h == nil {
-		return false
-	}
 	at := kube.EventTime(ev)
 	if at.IsZero() || at.After(now) {
 		at = now
+	}
+	key := ev.InvolvedObject.Namespace + "/" + ev.InvolvedObject.Name
+	h := s.hist[key]
+	if h == nil {
+		s.addPending(key, pendingMark{uid: ev.InvolvedObject.UID, at: at, kind: k}, now)
+		return false
 	}
 	h.add(at, k)
 	return true

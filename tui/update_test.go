@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -692,5 +693,57 @@ func TestDetailRewrapsOnResize(t *testing.T) {
 	mustContain(t, s, "defaults: period, timeout)")
 	if strings.Contains(s, "(Kubernet…") {
 		t.Fatalf("probe timings cut instead of wrapped after the resize:\n%s", s)
+	}
+}
+
+// TestEventBeforeItsPodInEarlierBatch: events and pods come from different
+// informers, so a probe failure can arrive batches before its pod; it is
+// drawn on the pod's timeline once the pod appears.
+func TestEventBeforeItsPodInEarlierBatch(t *testing.T) {
+	p := pod("late", t0.Add(-time.Minute), ready(t0.Add(-50*time.Second)))
+	p.UID = "uid-late"
+	ev := event("ev", "late", "Warning", "Unhealthy", "Readiness probe failed", 1, t0.Add(-10*time.Second))
+	ev.Obj.(*corev1.Event).InvolvedObject.UID = "uid-late"
+	kill := event("ev-old", "late", "Normal", "Killing", "Container prober-foo failed liveness probe", 1, t0.Add(-20*time.Second))
+	kill.Obj.(*corev1.Event).InvolvedObject.UID = "uid-of-an-earlier-pod-named-late"
+	m, _ := newTestModel(t, 160, 48, seedBatch(), kube.Batch{Deltas: []kube.Delta{ev, kill}})
+	if h := m.state.hist["default/late"]; h != nil {
+		t.Fatalf("a history for a pod not seen yet: %+v", h)
+	}
+	m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{podDelta(p)}}))
+	h := m.state.hist["default/late"]
+	if h == nil || len(h.marks) != 1 || h.marks[0].kind != markProbe || !h.marks[0].at.Equal(t0.Add(-10*time.Second)) {
+		t.Fatalf("want the probe failure, and only it, on the late pod's timeline: %+v", h)
+	}
+	if len(m.state.pending) != 0 {
+		t.Fatalf("marks still pending after their pod came: %v", m.state.pending)
+	}
+	if l := rowLine(t, m.View(), "late "); !strings.Contains(l, "!") {
+		t.Fatalf("the row's strip does not show the probe failure: %q", l)
+	}
+}
+
+// TestPendingMarksAreBounded: marks for pods that never come are kept for
+// the timeline window only and for at most pendingPods pods.
+func TestPendingMarksAreBounded(t *testing.T) {
+	m, _ := newTestModel(t, 80, 24, seedBatch())
+	var b kube.Batch
+	for i := range pendingPods + 100 {
+		b.Deltas = append(b.Deltas, event(fmt.Sprintf("ev%d", i), fmt.Sprintf("gone-%d", i), "Warning", "Unhealthy", "probe failed", 1,
+			t0.Add(-timelineWindow+time.Duration(i)*time.Millisecond)))
+	}
+	m.Update(batchMsg(b))
+	if n := len(m.state.pending); n != pendingPods {
+		t.Fatalf("%d pods with pending marks, want the bound %d", n, pendingPods)
+	}
+	if _, ok := m.state.pending["default/gone-0"]; ok {
+		t.Fatal("the oldest pending pod was kept and a newer one dropped")
+	}
+	if _, ok := m.state.pending[fmt.Sprintf("default/gone-%d", pendingPods+99)]; !ok {
+		t.Fatal("the newest pending pod was dropped")
+	}
+	m.state.pruneAll(t0.Add(2 * time.Second)) // past the newest mark by more than the window
+	if n := len(m.state.pending); n != 0 {
+		t.Fatalf("%d pods keep marks older than the timeline window", n)
 	}
 }
