@@ -557,14 +557,16 @@ func TestDashboardWatcher(t *testing.T) {
 }
 
 // TestDeleteIsReplaced: deleting a pod through the actions goes through
-// graceful deletion (the pod is marked, the kubelet stops its container,
-// then it is gone) and the replica set replaces it.
+// graceful deletion (the pod is marked, so kubectl shows Terminating, the
+// kubelet stops its container, then it is gone) and the replica set
+// replaces it with a new pod that gets ready.
 func TestDeleteIsReplaced(t *testing.T) {
 	t.Parallel()
 	file, _ := stage1(t, "0")
 	l := startLab(t, file)
 	c := l.Client()
 	ps := readyPods(t, c, 60*time.Second, "1.0.1", 3)
+	trail := watchStatus(t, c)
 	victim := ps[0]
 	grace := int64(5)
 	r := l.Actions().Delete(context.Background(), targetOf(&victim), &grace)
@@ -596,6 +598,14 @@ func TestDeleteIsReplaced(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%d events", len(events.Items))
 	})
+	if rows := trail.Of(victim.Name); !showsInOrder(rows, "Terminating") {
+		t.Errorf("%s: along the way%s; want STATUS Terminating before it is gone", victim.Name, rowsString(rows))
+	}
+	for _, p := range readyPods(t, c, 60*time.Second, "1.0.1", 3) {
+		if p.Name == victim.Name || !strings.HasPrefix(p.Name, victim.GenerateName) {
+			t.Errorf("pod %s after deleting %s; want a new pod named %s<5 chars>", p.Name, victim.Name, victim.GenerateName)
+		}
+	}
 }
 
 // TestApplyServiceOnBusyPort: applying a Service whose node port another
