@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/proberctl/proberctl/demo"
+	"github.com/proberctl/proberctl/internal/testbin"
 	"github.com/proberctl/proberctl/kube"
 	"github.com/proberctl/proberctl/lab/manifest"
 	"github.com/proberctl/proberctl/lab/store"
@@ -37,22 +37,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == seededRuntimeArg {
 		runSeededRuntime(os.Args[2:])
 	}
-	dir, err := os.MkdirTemp("", "proberctl-lab-test-")
+	bin, err := testbin.Path(testbin.Options{})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin := filepath.Join(dir, "proberctl")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/proberctl/proberctl")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build proberctl for the lab tests:", err)
-		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	serverArgv = []string{bin, "serve"}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
