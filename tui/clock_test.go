@@ -336,3 +336,26 @@ func TestCachedFrameMatchesFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailAgesFollowTheClock: the detail view's "ago" times are redrawn
+// when one of them reads differently, and the tick is scheduled for then.
+func TestDetailAgesFollowTheClock(t *testing.T) {
+	c := newClockModel(t, 160, 48, quietPods())
+	press(t, c.model, "enter") // pod-a: its Ready condition turned 29m50s ago
+	readyLine := func() string { return rowLine(t, c.View(), "Ready  ") }
+	if l := readyLine(); !strings.Contains(l, "(29m ago)") {
+		t.Fatalf("Ready condition line: %q", l)
+	}
+	if c.delay != 10*time.Second {
+		t.Fatalf("next tick in %v, want 10s (the Ready condition turns 30m ago)", c.delay)
+	}
+	frames := c.frames
+	c.advance(5 * time.Second)
+	if c.frames != frames {
+		t.Fatal("a tick with nothing to change rebuilt the detail view's frame")
+	}
+	c.advance(5 * time.Second)
+	if l := readyLine(); !strings.Contains(l, "(30m ago)") {
+		t.Fatalf("Ready condition line after 10 s: %q", l)
+	}
+}

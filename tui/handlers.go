@@ -255,12 +255,7 @@ func (m *model) handleTick(t tickMsg) tea.Cmd {
 		return nil // replaced by a sooner tick, which is pending
 	}
 	m.tickAt = time.Time{}
-	now := m.now()
-	m.prune(now)
-	if m.focus == focusDetail && due(m.detail.expiry, now) {
-		m.detail.rebuild(m.state.pods[m.detail.key], now)
-		m.frameOK = false
-	}
+	m.prune(m.now())
 	return m.scheduleTick()
 }
 
