@@ -141,3 +141,18 @@ func TestFlowHelp(t *testing.T) {
 	waitText(t, tm, "NAME")
 	quit(t, tm)
 }
+
+// TestFlowClockMovesAge runs the program on the real clock: the AGE of a
+// pod created 10m57s ago reads "10m" (minutes, no seconds, from 10 minutes
+// on) and turns "11m" when the tick scheduled for that moment comes.
+func TestFlowClockMovesAge(t *testing.T) {
+	now := time.Now()
+	b := kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Connected}, Deltas: []kube.Delta{
+		podDelta(pod("young", now.Add(-11*time.Minute+3*time.Second))),
+	}}
+	m := newModel(t.Context(), Options{Source: newFakeSource(b), Actions: &fakeActions{}, Namespace: "default"}, false, nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "young", " 10m ")
+	waitText(t, tm, " 11m ")
+	quit(t, tm)
+}
