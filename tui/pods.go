@@ -160,6 +160,13 @@ func (p *podsPane) SetSize(w, h int) {
 		used += ns.width + 1
 	}
 	const nameMin = 27
+	// RESTARTS as kubectl prints it, "12 (2m45s ago)", needs 14 cells;
+	// at 80 columns the generated name comes first and the rare long
+	// restart text is cut with "…".
+	if w-used-2 >= nameMin {
+		fixed[2].width += 2
+		used += 2
+	}
 	p.showIP = w-used-ip.width-1 >= nameMin
 	if p.showIP {
 		used += ip.width + 1
