@@ -137,8 +137,12 @@ func (r *rolloutPane) deploymentLines(d *appsv1.Deployment, s *clusterState) []s
 			line += "  newest"
 		case desired == 0 && rs.Status.Replicas == 0:
 			line += "  scaled down"
-		default:
+		case desired < rs.Status.Replicas:
 			line += "  old, scaling down"
+		default:
+			// Not yet asked to shrink: the controller waits for new pods
+			// to become available (maxUnavailable) before it scales this.
+			line += "  old, waiting"
 		}
 		if i == 0 {
 			line = r.st.OK.Render(line)
