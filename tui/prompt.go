@@ -57,6 +57,11 @@ func (p *promptPane) active() bool { return p.kind != promptNone }
 
 func (p *promptPane) open(kind promptKind, label, value string, t kube.Target) tea.Cmd {
 	p.kind, p.label, p.target, p.err = kind, label, t, ""
+	p.input.Placeholder = ""
+	if kind == promptApply {
+		// A newcomer does not know what to type: name the seed's next step.
+		p.input.Placeholder = "e.g. demo/foo-1.0.2.yaml, the seed's rolling update to 1.0.2"
+	}
 	p.input.SetValue(value)
 	p.input.CursorEnd()
 	p.input.Width = max(p.w-len(label)-4, 10)
