@@ -1,0 +1,375 @@
+//go:build !serveonly && linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/proberctl/proberctl/internal/testbin"
+)
+
+// TestDashboardOnRealTerminal runs "proberctl lab" as a person does: the
+// real binary on a real pseudo-terminal, its output read through a
+// terminal emulator into a screen grid (what a person would see, not the
+// bytes), keys typed into the terminal, the window resized by the kernel's
+// SIGWINCH. teatest covers the model's flows on a byte buffer; this covers
+// what only a terminal shows: raw mode, the alternate screen, the cursor,
+// resizes, and a terminal given back in the state it was found in.
+//
+// The lab listens on 127.0.0.1:30080 (the demo's node port), and the lab
+// package's tests use that port at the same time under go test ./..., so
+// the lab runs in a network namespace of its own.
+func TestDashboardOnRealTerminal(t *testing.T) {
+	needOwnNetwork(t)
+	bin := testbin.Build(t, testbin.Options{})
+	// No TestMain in this package calls testbin.Cleanup; this is the only
+	// test here that builds.
+	t.Cleanup(testbin.Cleanup)
+
+	type size struct{ w, h int }
+	cases := []struct {
+		name       string
+		env        []string
+		colour     bool
+		start, end size
+	}{
+		{name: "colour, 80x24 grown to 120x40", colour: true, start: size{80, 24}, end: size{120, 40}},
+		// Shrinking leaves the old frame's right part and bottom rows on a
+		// real terminal unless the program clears them.
+		{name: "NO_COLOR, 160x48 shrunk to 80x24", env: []string{"NO_COLOR=1"}, start: size{160, 48}, end: size{80, 24}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runOnTerminal(t, bin, tc.env, tc.colour, tc.start.w, tc.start.h, tc.end.w, tc.end.h)
+		})
+	}
+}
+
+// runOnTerminal runs the lab's dashboard on a w x h pseudo-terminal,
+// checks the first screen (in colour or not) and the keys, resizes it to w2 x h2, and quits.
+func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2, h2 int) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	scr := newScreen(w, h)
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
+		t.Fatal(err)
+	}
+	cooked, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cooked.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
+		t.Fatalf("a new pseudo-terminal is not in cooked mode (lflag %#x)", cooked.Lflag)
+	}
+
+	logFile := filepath.Join(t.TempDir(), "lab.log")
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`,
+		"sh", bin, "lab", "--log-file", logFile)
+	// The terminal the emulator is; the test's own NO_COLOR does not leak in.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "TERM=") || strings.HasPrefix(kv, "NO_COLOR=")
+	}), append([]string{"TERM=xterm-256color"}, env...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// Its own session with the pty as controlling terminal: the kernel
+	// then sends it SIGWINCH on a resize, as a shell's job gets it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start proberctl lab: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	// The terminal's side: what the program writes goes to the screen; the
+	// emulator's answers to the program's queries (the background colour,
+	// the cursor position) go back as typed input.
+	go io.Copy(scr, ptmx)
+	go io.Copy(ptmx, scr.emu)
+	defer func() {
+		if t.Failed() {
+			t.Logf("screen:\n%s", strings.Join(scr.lines(), "\n"))
+			if b, err := os.ReadFile(logFile); err == nil {
+				t.Logf("lab log (tail):\n%s", tail(string(b), 4000))
+			}
+		}
+	}()
+
+	running := regexp.MustCompile(`prober-foo-[0-9a-z]+-[0-9a-z]{5} +\S+ +Running `)
+	scr.waitFor(t, 20*time.Second, "the header and 3 Running prober-foo pods", func(l []string) bool {
+		return strings.Contains(l[0], "lab") && strings.Contains(l[0], "ns default") &&
+			count(l, running) == 3
+	})
+	scr.check(t, fmt.Sprintf("%dx%d layout", w, h), layout(w))
+	if n := scr.coloured(); (n > 0) != colour {
+		t.Errorf("%d cells in colour, want colour %v (NO_COLOR: words and markers carry the meaning)", n, colour)
+	}
+
+	// The help line's keys do what they say: ? opens the full help and ?
+	// closes it, 2 is the timeline pane, 1 the pods. Each key changes the
+	// screen, and the next is typed only once it has: keys typed together
+	// reach Bubble Tea v1 as one key of several runes, which no binding
+	// matches.
+	keys := []struct {
+		key, want string
+	}{
+		{"?", "KEYS  (? or esc closes"},
+		{"?", "[1 pods]"},
+		{"2", "5m→now: █ ready"},
+		{"?", "KEYS  (? or esc closes"},
+		{"?", "[2 timeline]"},
+		{"1", "[1 pods]"},
+	}
+	for _, k := range keys {
+		if strings.Contains(strings.Join(scr.lines(), "\n"), k.want) {
+			t.Fatalf("%q is on the screen before %q is pressed", k.want, k.key)
+		}
+		if _, err := ptmx.Write([]byte(k.key)); err != nil {
+			t.Fatal(err)
+		}
+		scr.waitFor(t, 5*time.Second, fmt.Sprintf("%q after pressing %q", k.want, k.key), func(l []string) bool {
+			return strings.Contains(strings.Join(l, "\n"), k.want)
+		})
+	}
+
+	// Another window size: the kernel tells the program (SIGWINCH), and the
+	// frame follows it.
+	scr.resize(w2, h2)
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w2), Rows: uint16(h2)}); err != nil {
+		t.Fatal(err)
+	}
+	scr.waitFor(t, 5*time.Second, fmt.Sprintf("the %dx%d layout", w2, h2), func(l []string) bool {
+		return layout(w2)(l) == nil
+	})
+
+	if _, err := ptmx.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("proberctl lab after q: %v (want exit status 0)", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("proberctl lab did not exit after q")
+	}
+	// The last bytes the program wrote may still be on their way from the
+	// pty to the emulator: wait for the main screen.
+	scr.waitFor(t, 5*time.Second, "the main screen back", func([]string) bool { return !scr.altScreen() })
+	if scr.cursorHidden() {
+		t.Error("the cursor is still hidden after q")
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lflag != cooked.Lflag || after.Iflag != cooked.Iflag || after.Oflag != cooked.Oflag {
+		t.Errorf("terminal not restored after q: lflag %#x iflag %#x oflag %#x, was %#x %#x %#x",
+			after.Lflag, after.Iflag, after.Oflag, cooked.Lflag, cooked.Iflag, cooked.Oflag)
+	}
+}
+
+// layout checks the pods pane's frame on a w-cell wide screen: the header
+// on the first row, the pods table's header on the fourth with the columns
+// that width gets (IP and NODE from 120 cells, a TIMELINE from 160), the
+// key help on the last row. A line wider than the screen would wrap onto
+// the next row and push the rows below down, and a stale row of a bigger
+// frame would stay below the key help.
+func layout(w int) func(l []string) error {
+	return func(l []string) error {
+		if len(l) < 5 {
+			return fmt.Errorf("%d rows", len(l))
+		}
+		if !strings.Contains(l[0], "lab") || !strings.Contains(l[0], "ns default") {
+			return fmt.Errorf("the header is not on the first row: %q", l[0])
+		}
+		if !strings.Contains(l[3], "NAME") {
+			return fmt.Errorf("the pods table's header is not on row 4: %q", l[3])
+		}
+		for col, from := range map[string]int{"NODE": 120, "TIMELINE": 160} {
+			if strings.Contains(l[3], col) != (w >= from) {
+				return fmt.Errorf("at %d columns, %s shown is %v: %q", w, col, !(w >= from), l[3])
+			}
+		}
+		last := l[len(l)-1]
+		if !strings.Contains(last, " • ") {
+			return fmt.Errorf("the key help is not on the last row: %q", last)
+		}
+		if strings.Contains(strings.Join(l[:len(l)-1], "\n"), " • ") {
+			return errors.New("a key help line above the last row")
+		}
+		return nil
+	}
+}
+
+// needOwnNetwork skips (fails with PROBERCTL_REQUIRE_INTEGRATION=1) unless
+// the test can run the lab in a network namespace of its own: root, and
+// unshare and ip (Debian's util-linux and iproute2).
+func needOwnNetwork(t *testing.T) {
+	t.Helper()
+	skip := func(msg string) {
+		t.Helper()
+		if os.Getenv("PROBERCTL_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("real-terminal test: " + msg + "; PROBERCTL_REQUIRE_INTEGRATION=1 makes this a failure, not a skip")
+		}
+		t.Skip("real-terminal test skipped: " + msg)
+	}
+	if uid := os.Geteuid(); uid != 0 {
+		skip(fmt.Sprintf("the lab runs in its own network namespace (its node port 30080 is shared with the lab tests), which needs root (running as uid %d)", uid))
+	}
+	for _, tool := range []string{"unshare", "ip", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			skip(fmt.Sprintf("no %s command (Debian packages util-linux and iproute2)", tool))
+		}
+	}
+}
+
+// screen is the terminal a person looks at: a VT emulator fed with what
+// the program writes.
+type screen struct {
+	mu      sync.Mutex
+	emu     *vt.Emulator
+	changed chan struct{}
+}
+
+func newScreen(w, h int) *screen {
+	return &screen{emu: vt.NewEmulator(w, h), changed: make(chan struct{}, 1)}
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	n, err := s.emu.Write(p)
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (s *screen) resize(w, h int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emu.Resize(w, h)
+}
+
+// lines is the screen as text, one string per row, each exactly as wide
+// as the screen (a wide character's second cell is not repeated).
+func (s *screen) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, s.emu.Height())
+	var b strings.Builder
+	for y := range out {
+		b.Reset()
+		for x := 0; x < s.emu.Width(); x++ {
+			c := s.emu.CellAt(x, y)
+			switch {
+			case c == nil || c.Content == "" && c.Width == 0:
+				// the rest of a wide character
+			case c.Content == "":
+				b.WriteByte(' ')
+			default:
+				b.WriteString(c.Content)
+			}
+		}
+		out[y] = b.String()
+	}
+	return out
+}
+
+// coloured counts the cells drawn in a colour other than the terminal's
+// default.
+func (s *screen) coloured() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for y := 0; y < s.emu.Height(); y++ {
+		for x := 0; x < s.emu.Width(); x++ {
+			if c := s.emu.CellAt(x, y); c != nil && (c.Style.Fg != nil || c.Style.Bg != nil) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (s *screen) altScreen() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.emu.IsAltScreen()
+}
+
+func (s *screen) cursorHidden() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.emu.CursorHidden()
+}
+
+// waitFor waits until the screen satisfies ok, failing the test with what
+// it waited for after limit.
+func (s *screen) waitFor(t *testing.T, limit time.Duration, what string, ok func([]string) bool) {
+	t.Helper()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for !ok(s.lines()) {
+		select {
+		case <-s.changed:
+		case <-deadline.C:
+			t.Fatalf("no %s on the screen within %v", what, limit)
+		}
+	}
+}
+
+// check fails the test when the screen, as it is now, is not right.
+func (s *screen) check(t *testing.T, what string, right func([]string) error) {
+	t.Helper()
+	if err := right(s.lines()); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+func count(lines []string, re *regexp.Regexp) int {
+	n := 0
+	for _, l := range lines {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
