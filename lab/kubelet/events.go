@@ -107,11 +107,17 @@ func (r *recorder) run(stop <-chan struct{}) {
 	}
 }
 
-func fieldPath(container string) string {
+func fieldPath(pod *corev1.Pod, container string) string {
 	if container == "" {
 		return ""
 	}
-	// kubecontainer.GenerateContainerRef, pkg/kubelet/container/ref.go.
+	// kubecontainer.GenerateContainerRef, pkg/kubelet/container/ref.go:
+	// an init container is found under spec.initContainers.
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == container {
+			return fmt.Sprintf("spec.initContainers{%s}", container)
+		}
+	}
 	return fmt.Sprintf("spec.containers{%s}", container)
 }
 
@@ -125,7 +131,7 @@ func (r *recorder) write(e event) {
 		Name:            e.pod.Name,
 		UID:             e.pod.UID,
 		ResourceVersion: e.pod.ResourceVersion,
-		FieldPath:       fieldPath(e.container),
+		FieldPath:       fieldPath(e.pod, e.container),
 	}
 	key := fmt.Sprintf("%s/%s/%s/%s/%s/%s", e.component, ref.UID, ref.FieldPath, e.typ, e.reason, e.message)
 	now := metav1.NewTime(r.clock.Now())
