@@ -48,6 +48,9 @@ type containerState struct {
 	// lastStatus is the status last generated for the container, shown
 	// until a relist reports a newly started run.
 	lastStatus *corev1.ContainerStatus
+	// extraEnv is what the lab adds last to the child's environment: for
+	// an init container, what makes the probe server exit (initEnv).
+	extraEnv []string
 }
 
 func newContainerID() string {
@@ -95,11 +98,11 @@ func (pw *podWorker) env(pod *corev1.Pod, c *containerState) []string {
 	if pod.Spec.Hostname != "" {
 		hostname = pod.Spec.Hostname
 	}
-	return append(vars,
+	return append(append(vars,
 		"HOSTNAME="+hostname,
 		"POD_IP="+pw.ip,
 		"PORT="+strconv.Itoa(c.hostPort),
-	)
+	), c.extraEnv...)
 }
 
 // fieldRef resolves the downward API fields a pod can name about itself

@@ -51,12 +51,38 @@
 // readiness probe the status manager triggers for a started, unready
 // container runs at the relist, as on a real node.
 //
+// # Init containers
+//
+// Init containers run as pkg/kubelet/kuberuntime/kuberuntime_container.go
+// computeInitContainerActions runs them: one at a time in spec order, each
+// to completion before the next, and the app containers only once all
+// completed with exit 0. A failed one is run again with the crash-loop
+// back-off unless the pod's restartPolicy (or, with ContainerRestartRules,
+// its own) is Never, when the pod fails. Their statuses, the Initialized
+// condition and the phase are those of kubelet_pods.go and status/generate.go,
+// so kubectl shows Init:0/1, Init:Error, Init:CrashLoopBackOff and
+// PodInitializing as on a node; their events are the app containers' (Pulled,
+// Created, Started, BackOff) under spec.initContainers{name}.
+//
+// An init container is the probe server too, made to end: CRASH_FACTOR 100
+// and CRASH_EXIT_CODE 0 unless its env sets them, so it waits
+// START_WAIT_SECS and exits CRASH_EXIT_CODE. Its command is never executed
+// (the lab runs no images and no shell); sleep N, true, false, exit N and
+// "sleep N; exit M" (as argv or sh -c) are translated to those knobs, and any
+// other command is reported by a Warning event (CommandNotRun) and run as if
+// absent. See init.go.
+//
+// Sidecar containers (restartPolicy Always on an init container) are not
+// run: at their turn the pod stops initializing, with the kubelet's
+// CreateContainerConfigError waiting reason and a Failed event naming the
+// feature.
+//
 // # Not modelled
 //
-// Init containers (skipped, with a warning event), exec and gRPC probes
+// Sidecar containers (refused, see above), exec and gRPC probes
 // (counted as passing, with a ProbeWarning event), the probe workers' random
 // start delay after a kubelet restart, the pod workers' jitter on back-off
-// requeues, images (every container runs the probe server; imageID is
-// "lab://<image>"), resources, volumes and a container's termination
-// message.
+// requeues, images and commands (every container runs the probe server;
+// imageID is "lab://<image>"), resources, volumes and a container's
+// termination message.
 package kubelet

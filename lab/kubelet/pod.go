@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,7 @@ type podWorker struct {
 	pod        *corev1.Pod // latest seen
 	removed    bool        // gone from the API
 	ip         string
+	inits      []*containerState // spec.initContainers, in order
 	containers []*containerState
 	results    map[resultKey]resultEntry
 	terminal   bool // phase Succeeded or Failed
@@ -66,6 +68,7 @@ type podWorker struct {
 	startTime   time.Time
 	scheduledAt time.Time
 	backoffAt   time.Time // next wake-up for a back-off, zero if none
+	initialized bool      // every init container completed
 	relistAt    time.Time // next relist reporting started containers, zero if none
 }
 
@@ -307,12 +310,18 @@ func (pw *podWorker) relist() {
 	}
 	pw.relistAt = time.Time{}
 	pw.mu.Lock()
-	for _, c := range pw.containers {
+	for _, c := range pw.all() {
 		if c.cur != nil {
 			c.cur.reported = true
 		}
 	}
 	pw.mu.Unlock()
+}
+
+// all is the pod's init containers, then its app containers. Both lists are
+// fixed once the pod is admitted.
+func (pw *podWorker) all() []*containerState {
+	return append(append(make([]*containerState, 0, len(pw.inits)+len(pw.containers)), pw.inits...), pw.containers...)
 }
 
 // drain takes back a wake-up left when the worker ends, and makes later
@@ -350,8 +359,25 @@ func (pw *podWorker) admit(ctx context.Context) error {
 		ports[c.Name+"/"+strconv.Itoa(ListenPort(&c))] = hp
 		cs = append(cs, &containerState{spec: c, hostPort: hp})
 	}
+	// Init containers get a port too (the probe server wants one) but no
+	// entry in the map: they serve nothing anyone should reach.
+	var inits []*containerState
+	var warnings []string
+	for _, c := range pod.Spec.InitContainers {
+		hp, err := freePort()
+		if err != nil {
+			pw.k.ipam.release(ip)
+			return err
+		}
+		extra, warning := initEnv(&c)
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
+		inits = append(inits, &containerState{spec: c, hostPort: hp, extraEnv: extra})
+	}
 	pw.mu.Lock()
 	pw.ip = ip
+	pw.inits = inits
 	pw.containers = cs
 	pw.mu.Unlock()
 
@@ -380,9 +406,9 @@ func (pw *podWorker) admit(ctx context.Context) error {
 			reason: reasonScheduled, message: fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, pw.k.opts.NodeName)})
 	}
 	pw.startTime = pw.k.clock.Now()
-	if len(pod.Spec.InitContainers) > 0 {
+	for _, w := range warnings {
 		pw.k.recorder.emit(event{pod: patched, component: kubeletComponent, typ: corev1.EventTypeWarning,
-			reason: reasonFailed, message: "init containers are not supported by the lab; they are skipped"})
+			reason: commandNotRunReason, message: w})
 	}
 	return nil
 }
@@ -411,7 +437,7 @@ func (pw *podWorker) release() {
 	if ip != "" {
 		pw.k.ipam.release(ip)
 	}
-	for _, c := range pw.containers {
+	for _, c := range pw.all() {
 		pw.k.backoff.DeleteEntry(pw.backoffKey(c))
 	}
 }
@@ -474,12 +500,15 @@ func (pw *podWorker) sync(ctx context.Context) (finished bool) {
 // (pkg/kubelet/kuberuntime/kuberuntime_manager.go); true if it did anything.
 func (pw *podWorker) act(pod *corev1.Pod) bool {
 	pw.backoffAt = time.Time{}
-	did := false
 	pw.mu.Lock()
 	terminal := pw.terminal
 	pw.mu.Unlock()
 	if terminal {
 		return false
+	}
+	initialized, did := pw.actInit(pod)
+	if !initialized {
+		return did // the app containers wait for the init containers
 	}
 	for _, c := range pw.containers {
 		pw.mu.Lock()
@@ -651,7 +680,7 @@ func (pw *podWorker) kill(pod *corev1.Pod, c *containerState, message string, pr
 // killAll stops every container at once, as killContainersWithSyncResult.
 func (pw *podWorker) killAll(pod *corev1.Pod, message string, limit time.Duration) {
 	var wg sync.WaitGroup
-	for _, c := range pw.containers {
+	for _, c := range pw.all() {
 		pw.mu.Lock()
 		in := c.cur
 		live := in != nil && !in.exited
@@ -751,8 +780,8 @@ func roundStatus(s *corev1.PodStatus) {
 		}
 	}
 	r(s.StartTime)
-	for i := range s.ContainerStatuses {
-		cs := &s.ContainerStatuses[i]
+	for i := range len(s.InitContainerStatuses) + len(s.ContainerStatuses) {
+		cs := containerStatusAt(s, i)
 		for _, st := range []*corev1.ContainerState{&cs.State, &cs.LastTerminationState} {
 			if st.Running != nil {
 				r(&st.Running.StartedAt)
@@ -763,6 +792,14 @@ func roundStatus(s *corev1.PodStatus) {
 			}
 		}
 	}
+}
+
+// containerStatusAt indexes the init container statuses, then the others.
+func containerStatusAt(s *corev1.PodStatus, i int) *corev1.ContainerStatus {
+	if i < len(s.InitContainerStatuses) {
+		return &s.InitContainerStatuses[i]
+	}
+	return &s.ContainerStatuses[i-len(s.InitContainerStatuses)]
 }
 
 func metaTime(t time.Time) metav1.Time { return metav1.NewTime(t) }
@@ -807,8 +844,9 @@ func mergeStatus(old, gen *corev1.PodStatus, now time.Time) *corev1.PodStatus {
 }
 
 // generateStatus is generateAPIPodStatus (pkg/kubelet/kubelet_pods.go) with
-// the prober manager's UpdatePodStatus: container statuses, phase (getPhase)
-// and the conditions of pkg/kubelet/status/generate.go.
+// the prober manager's UpdatePodStatus: container statuses (init containers
+// first, in spec order, as SortStatusesOfInitContainers keeps them), phase
+// (getPhase) and the conditions of pkg/kubelet/status/generate.go.
 func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
@@ -820,58 +858,31 @@ func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
 		QOSClass:  pod.Status.QOSClass,
 		StartTime: ptrTime(pw.startTime),
 	}
+	// convertToAPIContainerStatuses: a container not created yet waits
+	// with ContainerCreating, or PodInitializing in a pod with init
+	// containers (init and app containers alike).
+	waitingReason := "ContainerCreating"
+	if len(pw.inits) > 0 {
+		waitingReason = "PodInitializing"
+	}
+	for _, c := range pw.inits {
+		cs := pw.containerStatusLocked(pod, c, waitingReason, true)
+		s.InitContainerStatuses = append(s.InitContainerStatuses, cs)
+	}
 	var trigger []*probeWorker
 	for _, c := range pw.containers {
-		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image}
-		in := c.cur
-		if in != nil && !in.reported {
-			// Not relisted yet: the status still says what it said.
-			if c.lastStatus != nil {
-				s.ContainerStatuses = append(s.ContainerStatuses, *c.lastStatus.DeepCopy())
-				continue
-			}
-			in = nil
-		}
-		if in == nil {
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
-		} else {
-			cs.ImageID = imageID(c.spec.Image)
-			cs.ContainerID = in.id
-			cs.RestartCount = int32(in.attempt)
-			if in.exited {
-				cs.State.Terminated = in.terminated()
-			} else {
-				cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metaTime(in.startedAt)}
-			}
-			if c.prev != nil {
-				cs.LastTerminationState.Terminated = c.prev.terminated()
-			}
-			// A container the kubelet will restart shows why it waits.
-			if in.exited && c.waiting != nil && !pw.terminal && shouldRestart(pod.Spec.RestartPolicy, in.exitCode) {
-				cs.LastTerminationState = cs.State
-				cs.State = corev1.ContainerState{Waiting: c.waiting.DeepCopy()}
-			}
-		}
-		started := pw.startedLocked(c)
-		cs.Started = &started
-		if started {
-			if c.spec.ReadinessProbe == nil {
-				cs.Ready = true
-			} else if r, ok := pw.result(readiness, c); ok && r == success {
-				cs.Ready = true
-			} else {
-				// UpdatePodStatus: not ready yet, so probe now.
-				for _, w := range pw.workers {
-					if w.typ == readiness && w.container.Name == c.spec.Name {
-						trigger = append(trigger, w)
-					}
+		cs := pw.containerStatusLocked(pod, c, waitingReason, false)
+		if c.cur != nil && c.cur.reported && *cs.Started && !cs.Ready && c.spec.ReadinessProbe != nil {
+			// UpdatePodStatus: not ready yet, so probe now.
+			for _, w := range pw.workers {
+				if w.typ == readiness && w.container.Name == c.spec.Name {
+					trigger = append(trigger, w)
 				}
 			}
 		}
 		s.ContainerStatuses = append(s.ContainerStatuses, cs)
-		c.lastStatus = cs.DeepCopy()
 	}
-	s.Phase = phase(pod, s.ContainerStatuses, pw.terminal)
+	s.Phase = phase(pod, s.InitContainerStatuses, s.ContainerStatuses, pw.terminal)
 	if s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed {
 		pw.terminal = true
 	}
@@ -881,6 +892,122 @@ func (pw *podWorker) generateStatus(pod *corev1.Pod) *corev1.PodStatus {
 		w.triggerNow()
 	}
 	return s
+}
+
+// containerStatusLocked is one container's status as
+// convertToAPIContainerStatuses writes it, with started and ready as the
+// prober manager's UpdatePodStatus sets them: for an init container
+// started means running and ready means completed with exit 0.
+func (pw *podWorker) containerStatusLocked(pod *corev1.Pod, c *containerState, waitingReason string, init bool) corev1.ContainerStatus {
+	in := c.cur
+	if in != nil && !in.reported {
+		// Not relisted yet: the status still says what it said.
+		if c.lastStatus != nil {
+			return *c.lastStatus.DeepCopy()
+		}
+		in = nil
+	}
+	cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image}
+	restarts := shouldRestart(pod.Spec.RestartPolicy, 0)
+	if in != nil {
+		restarts = shouldRestart(pod.Spec.RestartPolicy, in.exitCode)
+		if init {
+			restarts = initRestarts(pod, &c.spec, in.exitCode)
+		}
+	}
+	switch {
+	case in == nil && c.waiting != nil:
+		// Never started, with a reason in the reasonCache (the
+		// lab's refusal of a sidecar).
+		cs.State.Waiting = c.waiting.DeepCopy()
+	case in == nil:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: waitingReason}
+	default:
+		cs.ImageID = imageID(c.spec.Image)
+		cs.ContainerID = in.id
+		cs.RestartCount = int32(in.attempt)
+		if in.exited {
+			cs.State.Terminated = in.terminated()
+		} else {
+			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metaTime(in.startedAt)}
+		}
+		if c.prev != nil {
+			cs.LastTerminationState.Terminated = c.prev.terminated()
+		}
+		// A container the kubelet will restart shows why it waits.
+		if in.exited && c.waiting != nil && !pw.terminal && restarts {
+			cs.LastTerminationState = cs.State
+			cs.State = corev1.ContainerState{Waiting: c.waiting.DeepCopy()}
+		}
+	}
+	var started bool
+	if init {
+		started = in != nil && !in.exited
+		cs.Ready = cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0
+	} else {
+		started = pw.startedLocked(c)
+		if started {
+			if c.spec.ReadinessProbe == nil {
+				cs.Ready = true
+			} else if r, ok := pw.result(readiness, c); ok && r == success {
+				cs.Ready = true
+			}
+		}
+	}
+	cs.Started = &started
+	c.lastStatus = cs.DeepCopy()
+	return cs
+}
+
+// initializedCondition is GeneratePodInitializedCondition
+// (pkg/kubelet/status/generate.go): True without init containers, or once a
+// regular container has run; else False with ContainersNotInitialized and
+// "containers with incomplete status: [a b]" naming every init container
+// not yet completed (a sidecar: not yet started); True with reason
+// PodCompleted for a pod that succeeded.
+func initializedCondition(pod *corev1.Pod, s *corev1.PodStatus) corev1.PodCondition {
+	c := corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue}
+	if len(pod.Spec.InitContainers) == 0 {
+		return c
+	}
+	var unknown, incomplete []string
+	for _, ic := range pod.Spec.InitContainers {
+		var cs *corev1.ContainerStatus
+		for i := range s.InitContainerStatuses {
+			if s.InitContainerStatuses[i].Name == ic.Name {
+				cs = &s.InitContainerStatuses[i]
+			}
+		}
+		switch {
+		case cs == nil:
+			unknown = append(unknown, ic.Name)
+		case isSidecar(&ic) && (cs.Started == nil || !*cs.Started):
+			incomplete = append(incomplete, ic.Name)
+		case !isSidecar(&ic) && !cs.Ready:
+			incomplete = append(incomplete, ic.Name)
+		}
+	}
+	if s.Phase == corev1.PodSucceeded && len(unknown) == 0 {
+		c.Reason = "PodCompleted"
+		return c
+	}
+	for _, cs := range s.ContainerStatuses {
+		// kubecontainer.HasAnyRegularContainerStarted
+		if cs.State.Running != nil || cs.State.Terminated != nil {
+			return c
+		}
+	}
+	var msgs []string
+	if len(unknown) > 0 {
+		msgs = append(msgs, fmt.Sprintf("containers with unknown status: %s", fmt.Sprint(unknown)))
+	}
+	if len(incomplete) > 0 {
+		msgs = append(msgs, fmt.Sprintf("containers with incomplete status: %s", fmt.Sprint(incomplete)))
+	}
+	if len(msgs) > 0 {
+		c.Status, c.Reason, c.Message = corev1.ConditionFalse, "ContainersNotInitialized", strings.Join(msgs, ", ")
+	}
+	return c
 }
 
 func ptrTime(t time.Time) *metav1.Time {
@@ -895,8 +1022,47 @@ func ptrTime(t time.Time) *metav1.Time {
 // image, so it names the image under the lab's scheme.
 func imageID(image string) string { return "lab://" + image }
 
-// phase is getPhase (pkg/kubelet/kubelet_pods.go) for regular containers.
-func phase(pod *corev1.Pod, statuses []corev1.ContainerStatus, podIsTerminal bool) corev1.PodPhase {
+// phase is getPhase (pkg/kubelet/kubelet_pods.go): init containers first
+// (pending while one has not completed; Failed once one failed and may not
+// restart, as ContainerRestartRules, on in 1.37, decides), then the regular
+// containers. Sidecars never run in the lab, so they are left out.
+func phase(pod *corev1.Pod, initStatuses, statuses []corev1.ContainerStatus, podIsTerminal bool) corev1.PodPhase {
+	pendingInit, failedInitNotRestartable := 0, 0
+	for _, c := range pod.Spec.InitContainers {
+		if isSidecar(&c) {
+			continue
+		}
+		var cs *corev1.ContainerStatus
+		for i := range initStatuses {
+			if initStatuses[i].Name == c.Name {
+				cs = &initStatuses[i]
+			}
+		}
+		switch {
+		case cs == nil, cs.State.Running != nil:
+			pendingInit++
+		case cs.State.Terminated != nil:
+			if code := cs.State.Terminated.ExitCode; code != 0 && !initRestarts(pod, &c, code) {
+				failedInitNotRestartable++
+			}
+		case cs.State.Waiting != nil:
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				if t.ExitCode != 0 && !initRestarts(pod, &c, t.ExitCode) {
+					failedInitNotRestartable++
+				}
+			} else {
+				pendingInit++
+			}
+		default:
+			pendingInit++
+		}
+	}
+	if failedInitNotRestartable > 0 {
+		return corev1.PodFailed
+	}
+	if pendingInit > 0 {
+		return corev1.PodPending
+	}
 	var running, waiting, stopped, succeeded, unknown int
 	for _, c := range pod.Spec.Containers {
 		var cs *corev1.ContainerStatus
@@ -986,10 +1152,8 @@ func conditions(pod *corev1.Pod, s *corev1.PodStatus) []corev1.PodCondition {
 	}
 	ready := cr
 	ready.Type = corev1.PodReady
-	initialized := cond(corev1.PodInitialized, true, "", "")
-	if s.Phase == corev1.PodSucceeded && len(pod.Spec.InitContainers) > 0 {
-		initialized = cond(corev1.PodInitialized, false, "PodCompleted", "")
-	}
+	initialized := initializedCondition(pod, s)
+	initialized.ObservedGeneration = gen
 	// The sandbox (here: the pod's address) exists until the pod is
 	// terminal, when the kubelet tears it down.
 	sandbox := cond(corev1.PodReadyToStartContainers, s.Phase != corev1.PodSucceeded && s.Phase != corev1.PodFailed, "", "")

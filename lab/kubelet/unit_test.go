@@ -167,7 +167,7 @@ func TestPhase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := &corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: tt.policy, Containers: []corev1.Container{{Name: "a"}}}}
-		if got := phase(p, tt.status, tt.terminal); got != tt.want {
+		if got := phase(p, nil, tt.status, tt.terminal); got != tt.want {
 			t.Errorf("%s: phase %s, want %s", tt.name, got, tt.want)
 		}
 	}
