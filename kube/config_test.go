@@ -3,12 +3,10 @@ package kube
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,26 +83,14 @@ func TestNoKubeconfigIsMatchable(t *testing.T) {
 }
 
 func TestSilenceKlog(t *testing.T) {
-	var buf strings.Builder
-	SilenceKlog(&syncWriter{w: &buf})
+	var buf syncBuffer // klog may flush from its own goroutine
+	SilenceKlog(&buf)
 	t.Cleanup(func() { SilenceKlog(nil) })
 	klog.ErrorS(errors.New("watch failed"), "reflector says")
 	klog.Flush()
 	if got := buf.String(); !strings.Contains(got, "reflector says") {
 		t.Fatalf("klog output went elsewhere; writer got %q", got)
 	}
-}
-
-// syncWriter serializes writes: klog may flush from its own goroutine.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // TestLoadLikeKubectl checks Load against kubectl's rules for kubeconfig
