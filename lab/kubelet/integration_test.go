@@ -1,7 +1,12 @@
 package kubelet
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/proberctl/proberctl/kube"
 	"github.com/proberctl/proberctl/kube/kubetest"
@@ -22,7 +28,11 @@ func TestRealAPIServerAcceptsWhatTheKubeletWrites(t *testing.T) {
 	cp := kubetest.Start(t)
 	ns := cp.Namespace(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	k := New(cp.Client, Options{ServerArgv: []string{buildProberctl(t), "serve"}})
+	// A status or event the apiserver refuses is only logged: collect
+	// the warnings and fail on them.
+	warnings := &syncBuffer{}
+	k := New(cp.Client, Options{ServerArgv: []string{buildProberctl(t), "serve"},
+		Logger: slog.New(slog.NewTextHandler(warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	done := make(chan error, 1)
 	go func() { done <- k.Run(ctx) }()
 	defer func() {
@@ -30,7 +40,12 @@ func TestRealAPIServerAcceptsWhatTheKubeletWrites(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
+		if w := warnings.String(); w != "" {
+			t.Errorf("the kubelet warned (a write the apiserver refused?):\n%s", w)
+		}
 	}()
+
+	t.Run("init containers", func(t *testing.T) { checkInitContainers(ctx, t, cp.Client, ns) })
 
 	p := pod("real", map[string]string{"START_WAIT_SECS": "0"})
 	p.Namespace = ns
@@ -102,5 +117,118 @@ func TestRealAPIServerAcceptsWhatTheKubeletWrites(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("pod not removed after graceful deletion: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// checkInitContainers runs pods with init containers on the real apiserver
+// and watches them as Tables: every status the node agent writes is
+// accepted (validation checks init container state transitions too), and
+// for each stored version the STATUS the server prints (kubectl's printPod,
+// run server side) is the one kube.PodStatus reads.
+func checkInitContainers(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// One watch for the namespace, started before the pods exist, so no
+	// written status is missed.
+	stream, err := client.CoreV1().RESTClient().Get().Namespace(ns).Resource("pods").
+		Param("watch", "true").Param("includeObject", "Object").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Stream(ctx)
+	if err != nil {
+		t.Fatalf("watch pods as Table: %v", err)
+	}
+	defer stream.Close()
+
+	wait := pod("init-wait", nil)
+	wait.Spec.InitContainers = []corev1.Container{{Name: "wait", Image: "proberctl:init", Command: []string{"sleep", "2"}}}
+	fail := pod("init-fail", nil)
+	fail.Spec.InitContainers = []corev1.Container{{Name: "check", Image: "proberctl:init", Command: []string{"false"}}}
+	never := pod("init-never", nil)
+	never.Spec.RestartPolicy = corev1.RestartPolicyNever
+	never.Spec.InitContainers = []corev1.Container{{Name: "check", Image: "proberctl:init", Command: []string{"sh", "-c", "exit 3"}}}
+	want := map[string][]string{
+		"init-wait":  {"Init:0/1", "PodInitializing", "Running"},
+		"init-fail":  {"Init:0/1", "Init:Error", "Init:CrashLoopBackOff"},
+		"init-never": {"Init:0/1", "Init:Error"},
+	}
+	for _, p := range []*corev1.Pod{wait, fail, never} {
+		p.Namespace = ns
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	seen := map[string][]string{}
+	var lastNever *corev1.Pod
+	done := func() bool {
+		for name, w := range want {
+			if !inOrder(seen[name], w) {
+				return false
+			}
+		}
+		return lastNever != nil && lastNever.Status.Phase == corev1.PodFailed
+	}
+	dec := json.NewDecoder(stream)
+	for !done() {
+		var ev struct {
+			Type   string
+			Object metav1.Table
+		}
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("watch ended before every pod showed its statuses (%v): seen %v", err, seen)
+		}
+		for _, row := range ev.Object.Rows {
+			var p corev1.Pod
+			if err := json.Unmarshal(row.Object.Raw, &p); err != nil {
+				t.Fatalf("decode the row's pod: %v", err)
+			}
+			server := ""
+			if len(row.Cells) > 2 {
+				server, _ = row.Cells[2].(string)
+			}
+			ours := kube.PodStatus(&p, time.Now()).Status
+			if ours != server {
+				t.Errorf("pod %s rv %s: kube.PodStatus %q, server prints %q (%s)", p.Name, p.ResourceVersion, ours, server, statusSummary(&p))
+			}
+			if s := seen[p.Name]; len(s) == 0 || s[len(s)-1] != server {
+				seen[p.Name] = append(seen[p.Name], server)
+			}
+			if p.Name == "init-never" {
+				lastNever = p.DeepCopy()
+			}
+		}
+	}
+	for name, s := range seen {
+		for _, st := range s {
+			// Pending: created, no status written yet.
+			if name != "init-wait" && st != "Pending" && !strings.HasPrefix(st, "Init:") {
+				t.Errorf("%s showed %s (seen %v): its app container must never start", name, st, s)
+			}
+		}
+	}
+	var ic corev1.PodCondition
+	for _, c := range lastNever.Status.Conditions {
+		if c.Type == corev1.PodInitialized {
+			ic = c
+		}
+	}
+	if ic.Status != corev1.ConditionFalse || ic.Reason != "ContainersNotInitialized" || ic.Message != "containers with incomplete status: [check]" {
+		t.Errorf("failed pod's Initialized condition %+v", ic)
 	}
 }
