@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"syscall"
@@ -142,7 +143,8 @@ func inOrder(seen, want []string) bool {
 // (kuberuntime_container.go computeInitContainerActions); the status reads
 // as generateAPIPodStatus writes it.
 func TestInitContainersRunInOrderThenTheApp(t *testing.T) {
-	e := start(t, true)
+	logs := &syncBuffer{}
+	e := startLogged(t, true, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	seen := e.watchStatuses("init")
 	p := initPod("init",
 		// Waits until the test says "the thing is there" (SIGTERM
@@ -189,7 +191,17 @@ func TestInitContainersRunInOrderThenTheApp(t *testing.T) {
 	}
 
 	// The awaited thing arrives: the first completes, the second runs
-	// and completes, then the app starts.
+	// and completes, then the app starts. The server handles SIGTERM
+	// once it says it waits (cmd_serve.go installs the handler first);
+	// before that, SIGTERM would kill it, an Error.
+	e.waitFor("the init container's start wait", func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "container=wait") && strings.Contains(l, "waiting before listening") {
+				return true
+			}
+		}
+		return false
+	})
 	if err := syscall.Kill(e.initState("init", "wait").pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -55,6 +56,13 @@ type env struct {
 // at a fixed time.
 func start(t *testing.T, fake bool) *env {
 	t.Helper()
+	return startLogged(t, fake, nil)
+}
+
+// startLogged is start with the kubelet's logs, children's output included
+// at debug level, sent to log.
+func startLogged(t *testing.T, fake bool, log *slog.Logger) *env {
+	t.Helper()
 	e := &env{t: t}
 	var clk clock.WithTicker = clock.RealClock{}
 	if fake {
@@ -65,7 +73,7 @@ func start(t *testing.T, fake bool) *env {
 	st := store.New(store.Options{Clock: clk})
 	t.Cleanup(st.Close)
 	e.client = st.Client()
-	e.k = New(e.client, Options{ServerArgv: []string{buildProberctl(t), "serve"}, Clock: clk})
+	e.k = New(e.client, Options{ServerArgv: []string{buildProberctl(t), "serve"}, Clock: clk, Logger: log})
 	e.k.trace = func(tr probeTrace) {
 		e.mu.Lock()
 		e.traces = append(e.traces, tr)
