@@ -151,6 +151,14 @@ func (m *Manager) reconcileOldReplicaSets(ctx context.Context, all, oldRSs []*ap
 			continue
 		}
 		n := min(maxScaledDown-cleaned, *rs.Spec.Replicas-rs.Status.AvailableReplicas)
+		if n < 0 {
+			// The status still counts pods of a larger size (the replica
+			// set controller has not caught up with a scale-down): this
+			// would scale up. Fail the sync as rolling.go
+			// cleanupUnhealthyReplicas does; the retry reads newer status.
+			return false, fmt.Errorf("when cleaning up unhealthy replicas, got invalid request to scale down %s/%s %d -> %d",
+				rs.Namespace, rs.Name, *rs.Spec.Replicas, *rs.Spec.Replicas-n)
+		}
 		_, updated, err := m.scaleReplicaSet(ctx, rs, *rs.Spec.Replicas-n, d)
 		if err != nil {
 			return false, err

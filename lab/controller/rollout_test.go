@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/proberctl/proberctl/lab/store"
 )
 
 func ios(s string) *intstr.IntOrString {
@@ -190,5 +193,43 @@ func TestComputeHashMatchesKubernetes(t *testing.T) {
 		if got := ComputeHash(&tmpl, tc.collisions); got != tc.want {
 			t.Errorf("ComputeHash(collisions %v) = %s, Kubernetes gives %s", tc.collisions, got, tc.want)
 		}
+	}
+}
+
+// An old replica set whose status still counts more available pods than
+// its (just lowered) size must not be "cleaned up" upwards: rolling.go
+// cleanupUnhealthyReplicas refuses a scale-down that would grow it, and the
+// sync is retried once the status has caught up.
+func TestCleanupUnhealthyNeverScalesUp(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(store.Options{})
+	t.Cleanup(s.Close)
+	c := s.Client()
+	d := seedDeployment("1.0.2", appsv1.RollingUpdateDeploymentStrategyType)
+	two := int32(2)
+	old := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "prober-foo-old", Namespace: "default"},
+		Spec: appsv1.ReplicaSetSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "prober-foo"}},
+			Template: *seedDeployment("1.0.1", appsv1.RollingUpdateDeploymentStrategyType).Spec.Template.DeepCopy()},
+	}
+	old, err := c.AppsV1().ReplicaSets("default").Create(ctx, old, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Status = appsv1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 3, AvailableReplicas: 3}
+	if old, err = c.AppsV1().ReplicaSets("default").UpdateStatus(ctx, old, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A new replica set of 2 available: 5 pods, minimum 3 available, so
+	// 2 may go; the old one's "unhealthy" count is 2 - 3 = -1.
+	newRS := rsWith(2, 2)
+	m := New(c, Options{})
+	_, err = m.reconcileOldReplicaSets(ctx, []*appsv1.ReplicaSet{old, newRS}, []*appsv1.ReplicaSet{old}, newRS, d)
+	if err == nil {
+		t.Error("no error for a cleanup that would scale up")
+	}
+	got, _ := c.AppsV1().ReplicaSets("default").Get(ctx, old.Name, metav1.GetOptions{})
+	if *got.Spec.Replicas != 2 {
+		t.Errorf("old replica set scaled to %d, want it left at 2", *got.Spec.Replicas)
 	}
 }
