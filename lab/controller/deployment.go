@@ -285,15 +285,14 @@ func (m *Manager) replicaSetsAndSyncRevision(ctx context.Context, d *appsv1.Depl
 	newRevision := strconv.FormatInt(maxOld+1, 10)
 
 	if newRS != nil {
+		// The existing replica set of this template (after a change back to
+		// an earlier template, an old one: the lab's rollback) takes the
+		// next revision and copies the Deployment's annotations, but keeps
+		// its replica annotations: they record the size it was last scaled
+		// for, which proportional scaling needs (sync.go getNewReplicaSet,
+		// SetNewReplicaSetAnnotations with exists=true).
 		next := newRS.DeepCopy()
-		changed := false
-		if revision(next) < maxOld+1 {
-			setAnnotation(&next.ObjectMeta, RevisionAnnotation, newRevision)
-			changed = true
-		} else {
-			newRevision = next.Annotations[RevisionAnnotation]
-		}
-		changed = setReplicasAnnotations(next, *d.Spec.Replicas, *d.Spec.Replicas+MaxSurge(d)) || changed
+		changed := setNewReplicaSetAnnotations(d, next, newRevision, true)
 		if next.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
 			next.Spec.MinReadySeconds = d.Spec.MinReadySeconds
 			changed = true
@@ -303,8 +302,11 @@ func (m *Manager) replicaSetsAndSyncRevision(ctx context.Context, d *appsv1.Depl
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			newRS = updated
+			// In place: rsList holds this pointer, and a second pass over
+			// it in the same sync must not write the stale copy again.
+			*newRS = *updated
 		}
+		newRevision = newRS.Annotations[RevisionAnnotation]
 		d, err := m.setDeploymentRevision(ctx, d, newRevision)
 		if err != nil {
 			return nil, nil, nil, err
@@ -342,15 +344,7 @@ func (m *Manager) replicaSetsAndSyncRevision(ctx context.Context, d *appsv1.Depl
 		return nil, nil, nil, err
 	}
 	*rs.Spec.Replicas = n
-	// SetNewReplicaSetAnnotations: the Deployment's own annotations, the
-	// revision and the replica counts.
-	for k, v := range d.Annotations {
-		if k != RevisionAnnotation && k != "kubectl.kubernetes.io/last-applied-configuration" {
-			setAnnotation(&rs.ObjectMeta, k, v)
-		}
-	}
-	setAnnotation(&rs.ObjectMeta, RevisionAnnotation, newRevision)
-	setReplicasAnnotations(rs, *d.Spec.Replicas, *d.Spec.Replicas+MaxSurge(d))
+	setNewReplicaSetAnnotations(d, rs, newRevision, false)
 
 	created, err := m.client.AppsV1().ReplicaSets(d.Namespace).Create(ctx, rs, metav1.CreateOptions{})
 	switch {
