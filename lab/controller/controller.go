@@ -3,10 +3,12 @@
 // sets per pod template, rolling updates and Recreate), following
 // pkg/controller/replicaset and pkg/controller/deployment of Kubernetes 1.37.
 //
-// Not modelled: paused Deployments and rollback (spec.paused is ignored),
-// proportional scaling of several active replica sets (a resize during a
-// rollout converges through the rolling steps instead), and adoption or
-// orphaning of objects by selector (only controller references count).
+// A resize while several replica sets have pods is shared out among them
+// proportionally, as sync.go scale does.
+//
+// Not modelled: paused Deployments and the rollback annotation (spec.paused
+// is ignored), and adoption or orphaning of objects by selector (only
+// controller references count).
 //
 // Informers only say which object to look at; every sync reads the current
 // state from the API. The lab's API is in memory, so those reads are cheap,

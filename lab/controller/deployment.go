@@ -30,8 +30,10 @@ const (
 )
 
 // syncDeployment is deployment_controller.go syncDeployment without
-// pausing, rollback and proportional scaling: it finds or creates the
-// replica set of the current template and rolls to it by the strategy.
+// pausing and rollback: a resize goes through sync (scale what exists,
+// proportionally if several replica sets have pods; create nothing);
+// otherwise it finds or creates the replica set of the current template and
+// rolls to it by the strategy.
 func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	ns, name := splitKey(k)
 	d, err := m.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -47,6 +49,13 @@ func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	rsList, err := m.ownedReplicaSets(ctx, d)
 	if err != nil {
 		return err
+	}
+	d, scaling, err := m.isScalingEvent(ctx, d, rsList)
+	if err != nil {
+		return err
+	}
+	if scaling {
+		return m.sync(ctx, d, rsList)
 	}
 	switch d.Spec.Strategy.Type {
 	case appsv1.RecreateDeploymentStrategyType:
@@ -95,7 +104,7 @@ func (m *Manager) rolloutRolling(ctx context.Context, d *appsv1.Deployment, rsLi
 				return err
 			}
 		}
-		scaled, updated, err := m.scaleReplicaSet(ctx, newRS, target, d)
+		scaled, updated, err := m.scaleReplicaSet(ctx, newRS, target, d, false)
 		if err != nil {
 			return err
 		}
@@ -159,7 +168,7 @@ func (m *Manager) reconcileOldReplicaSets(ctx context.Context, all, oldRSs []*ap
 			return false, fmt.Errorf("when cleaning up unhealthy replicas, got invalid request to scale down %s/%s %d -> %d",
 				rs.Namespace, rs.Name, *rs.Spec.Replicas, *rs.Spec.Replicas-n)
 		}
-		_, updated, err := m.scaleReplicaSet(ctx, rs, *rs.Spec.Replicas-n, d)
+		_, updated, err := m.scaleReplicaSet(ctx, rs, *rs.Spec.Replicas-n, d, false)
 		if err != nil {
 			return false, err
 		}
@@ -180,7 +189,7 @@ func (m *Manager) reconcileOldReplicaSets(ctx context.Context, all, oldRSs []*ap
 				continue
 			}
 			n := min(*rs.Spec.Replicas, total-scaled)
-			if _, _, err := m.scaleReplicaSet(ctx, rs, *rs.Spec.Replicas-n, d); err != nil {
+			if _, _, err := m.scaleReplicaSet(ctx, rs, *rs.Spec.Replicas-n, d, false); err != nil {
 				return false, err
 			}
 			scaled += n
@@ -200,7 +209,7 @@ func (m *Manager) rolloutRecreate(ctx context.Context, d *appsv1.Deployment, rsL
 	all := append(append([]*appsv1.ReplicaSet(nil), oldRSs...), newRS)
 	scaledDown := false
 	for _, rs := range activeOnly(oldRSs) {
-		scaled, _, err := m.scaleReplicaSet(ctx, rs, 0, d)
+		scaled, _, err := m.scaleReplicaSet(ctx, rs, 0, d, false)
 		if err != nil {
 			return err
 		}
@@ -222,7 +231,7 @@ func (m *Manager) rolloutRecreate(ctx context.Context, d *appsv1.Deployment, rsL
 		}
 		all = append(append([]*appsv1.ReplicaSet(nil), oldRSs...), newRS)
 	}
-	if _, updated, err := m.scaleReplicaSet(ctx, newRS, *d.Spec.Replicas, d); err != nil {
+	if _, updated, err := m.scaleReplicaSet(ctx, newRS, *d.Spec.Replicas, d, false); err != nil {
 		return err
 	} else {
 		*newRS = *updated
@@ -438,8 +447,14 @@ func setReplicasAnnotations(rs *appsv1.ReplicaSet, desired, maxReplicas int32) b
 
 // scaleReplicaSet is sync.go scaleReplicaSet: write the new size and the
 // replica annotations, and record "Scaled up/down replica set X from A to B".
-func (m *Manager) scaleReplicaSet(ctx context.Context, rs *appsv1.ReplicaSet, size int32, d *appsv1.Deployment) (bool, *appsv1.ReplicaSet, error) {
+// Unless force is set (proportional scaling), an unchanged size writes
+// nothing, not even stale annotations. rs is updated in place with what
+// the API returned, so callers holding it see the new size.
+func (m *Manager) scaleReplicaSet(ctx context.Context, rs *appsv1.ReplicaSet, size int32, d *appsv1.Deployment, force bool) (bool, *appsv1.ReplicaSet, error) {
 	sizeChanged := *rs.Spec.Replicas != size
+	if !force && !sizeChanged {
+		return false, rs, nil
+	}
 	next := rs.DeepCopy()
 	annChanged := setReplicasAnnotations(next, *d.Spec.Replicas, *d.Spec.Replicas+MaxSurge(d))
 	if !sizeChanged && !annChanged {
@@ -451,6 +466,7 @@ func (m *Manager) scaleReplicaSet(ctx context.Context, rs *appsv1.ReplicaSet, si
 	if err != nil {
 		return false, nil, err
 	}
+	*rs = *updated
 	if sizeChanged {
 		op := "down"
 		if size > old {
