@@ -445,3 +445,33 @@ func TestTranslateCommand(t *testing.T) {
 		}
 	}
 }
+
+// gone reports whether no process has pid any more (reaped).
+func gone(pid int) bool { return syscall.Kill(pid, 0) == syscall.ESRCH }
+
+// A pod deleted, or a lab ending, while an init container runs stops it as
+// it stops any container: nothing is left running.
+func TestInitContainerStoppedOnDeletionAndShutdown(t *testing.T) {
+	e := start(t, false)
+	for _, name := range []string{"del", "end"} {
+		e.create(initPod(name, corev1.Container{Name: "wait", Command: []string{"sleep", "3600"}}))
+	}
+	pids := map[string]int{}
+	for _, name := range []string{"del", "end"} {
+		e.waitFor("init container of "+name, func() bool { pids[name] = e.initState(name, "wait").pid; return pids[name] != 0 })
+	}
+	grace := int64(5)
+	if err := e.client.CoreV1().Pods("default").Delete(context.Background(), "del", metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitEvent("del", reasonKilling, "Stopping container wait")
+	e.waitFor("pod removed", func() bool {
+		_, err := e.client.CoreV1().Pods("default").Get(context.Background(), "del", metav1.GetOptions{})
+		return err != nil
+	})
+	e.waitFor("the deleted pod's init container to be gone", func() bool { return gone(pids["del"]) })
+	e.stopKubelet()
+	if !gone(pids["end"]) {
+		t.Errorf("init container (pid %d) still runs after Run returned", pids["end"])
+	}
+}
