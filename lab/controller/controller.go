@@ -4,11 +4,11 @@
 // pkg/controller/replicaset and pkg/controller/deployment of Kubernetes 1.37.
 //
 // A resize while several replica sets have pods is shared out among them
-// proportionally, as sync.go scale does.
+// proportionally, as sync.go scale does. A paused Deployment rolls nothing
+// out but still scales, and its progress deadline does not run.
 //
-// Not modelled: paused Deployments and the rollback annotation (spec.paused
-// is ignored), and adoption or orphaning of objects by selector (only
-// controller references count).
+// Not modelled: the deprecated rollback annotation, and adoption or
+// orphaning of objects by selector (only controller references count).
 //
 // Informers only say which object to look at; every sync reads the current
 // state from the API. The lab's API is in memory, so those reads are cheap,

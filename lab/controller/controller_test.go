@@ -60,9 +60,17 @@ func fakeNode(ctx context.Context, t *testing.T, c kubernetes.Interface, ready f
 
 func startLab(t *testing.T, ready func(*corev1.Pod) bool) (context.Context, kubernetes.Interface) {
 	t.Helper()
+	ctx, c, _ := startLabWith(t, ready, Options{})
+	return ctx, c
+}
+
+// startLabWith also returns the running controllers, so a test with a fake
+// clock can sync a Deployment after stepping it.
+func startLabWith(t *testing.T, ready func(*corev1.Pod) bool, opts Options) (context.Context, kubernetes.Interface, *Manager) {
+	t.Helper()
 	s := store.New(store.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	m := New(s.Client(), Options{})
+	m := New(s.Client(), opts)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
@@ -73,7 +81,7 @@ func startLab(t *testing.T, ready func(*corev1.Pod) bool) (context.Context, kube
 		s.Close()
 	})
 	fakeNode(ctx, t, s.Client(), ready)
-	return ctx, s.Client()
+	return ctx, s.Client(), m
 }
 
 func seedDeployment(version string, strategy appsv1.DeploymentStrategyType) *appsv1.Deployment {

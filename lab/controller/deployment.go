@@ -29,11 +29,11 @@ const (
 	reasonFailedRSCreation = "ReplicaSetCreateError"
 )
 
-// syncDeployment is deployment_controller.go syncDeployment without
-// pausing and rollback: a resize goes through sync (scale what exists,
-// proportionally if several replica sets have pods; create nothing);
-// otherwise it finds or creates the replica set of the current template and
-// rolls to it by the strategy.
+// syncDeployment is deployment_controller.go syncDeployment without the
+// rollback annotation: a paused Deployment or a resize goes through sync
+// (scale what exists, proportionally if several replica sets have pods;
+// create nothing); otherwise it finds or creates the replica set of the
+// current template and rolls to it by the strategy.
 func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	ns, name := splitKey(k)
 	d, err := m.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -43,12 +43,24 @@ func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	if err != nil {
 		return err
 	}
-	if d.DeletionTimestamp != nil {
-		return nil
-	}
 	rsList, err := m.ownedReplicaSets(ctx, d)
 	if err != nil {
 		return err
+	}
+	if d.DeletionTimestamp != nil {
+		// syncStatusOnly.
+		d, newRS, oldRSs, err := m.replicaSetsAndSyncRevision(ctx, d, rsList, false)
+		if err != nil {
+			return err
+		}
+		_, err = m.writeDeploymentStatus(ctx, d, m.calculateStatus(append(oldRSs, newRS), newRS, d))
+		return err
+	}
+	if d, err = m.checkPausedConditions(ctx, d); err != nil {
+		return err
+	}
+	if d.Spec.Paused {
+		return m.sync(ctx, d, rsList)
 	}
 	d, scaling, err := m.isScalingEvent(ctx, d, rsList)
 	if err != nil {
@@ -320,7 +332,7 @@ func (m *Manager) replicaSetsAndSyncRevision(ctx context.Context, d *appsv1.Depl
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if cond := getCondition(d.Status, appsv1.DeploymentProgressing); d.Spec.ProgressDeadlineSeconds != nil && cond == nil {
+		if cond := getCondition(d.Status, appsv1.DeploymentProgressing); hasProgressDeadline(d) && cond == nil {
 			st := d.Status.DeepCopy()
 			setCondition(st, newCondition(appsv1.DeploymentProgressing, corev1.ConditionTrue, reasonFoundNewRS,
 				fmt.Sprintf("Found new replica set %q", newRS.Name), m.clock.Now()))
@@ -389,7 +401,7 @@ func (m *Manager) replicaSetsAndSyncRevision(ctx context.Context, d *appsv1.Depl
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if d.Spec.ProgressDeadlineSeconds != nil {
+	if hasProgressDeadline(d) {
 		st := d.Status.DeepCopy()
 		setCondition(st, newCondition(appsv1.DeploymentProgressing, corev1.ConditionTrue, reasonNewRS,
 			fmt.Sprintf("Created new replica set %q", created.Name), m.clock.Now()))
@@ -569,7 +581,7 @@ func (m *Manager) calculateStatus(all []*appsv1.ReplicaSet, newRS *appsv1.Replic
 func (m *Manager) syncRolloutStatus(ctx context.Context, all []*appsv1.ReplicaSet, newRS *appsv1.ReplicaSet, d *appsv1.Deployment) error {
 	st := m.calculateStatus(all, newRS, d)
 	now := m.clock.Now()
-	hasDeadline := d.Spec.ProgressDeadlineSeconds != nil && *d.Spec.ProgressDeadlineSeconds != math.MaxInt32
+	hasDeadline := hasProgressDeadline(d)
 	if !hasDeadline {
 		removeCondition(&st, appsv1.DeploymentProgressing)
 	}
