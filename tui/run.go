@@ -14,6 +14,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"golang.org/x/term"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -81,8 +82,13 @@ func Run(ctx context.Context, opts Options) error {
 	m := newModel(ctx, opts, color, log)
 
 	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
-	_, err := newProgram(ctx, m, opts).Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	p, err := newProgram(ctx, m, opts)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	err = p.run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
 		// Interrupted from outside (signal): a normal way to leave.
 		return nil
 	}
@@ -92,26 +98,81 @@ func Run(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// frameRate is how often Bubble Tea's renderer looks for a new frame. Its
-// ticker runs even when nothing changes, and each wake-up costs the process
-// CPU: at the default 60 per second it was most of the idle dashboard's CPU
-// (BenchmarkIdle, see BENCHMARKS.md). A new frame waits at most one period
-// to reach the screen: 50 ms at 20 per second, under the time between two
-// key repeats (BenchmarkKeyToScreen measures it).
-var frameRate = 20
+// program is the dashboard as Run runs it: Bubble Tea's event loop and
+// input with the screen of screen.go instead of Bubble Tea's renderer
+// (see there for why). The benchmarks run the same.
+type program struct {
+	*tea.Program
+	ctx   context.Context
+	model *screenModel
+	term  *terminal
+	tty   *os.File // opened here when stdin is not a terminal
+}
 
-// newProgram is the Bubble Tea program Run runs; the benchmarks run the
-// same one.
-func newProgram(ctx context.Context, m *model, opts Options) *tea.Program {
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(frameRate)}
-	if opts.Input != nil {
-		popts = append(popts, tea.WithInput(opts.Input))
+// newProgram builds the program on opts.Input and opts.Output, or on the
+// terminal: stdin, or /dev/tty when stdin is not one (as Bubble Tea does,
+// so piped input still leaves the keys to the person), and stdout.
+func newProgram(ctx context.Context, m *model, opts Options) (*program, error) {
+	p := &program{ctx: ctx}
+	in, out := opts.Input, opts.Output
+	if in == nil {
+		in = os.Stdin
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			tty, err := os.Open("/dev/tty")
+			if err != nil {
+				return nil, fmt.Errorf("open the terminal for keys: %w", err)
+			}
+			p.tty, in = tty, tty
+		}
 	}
-	if opts.Output != nil {
-		popts = append(popts, tea.WithOutput(opts.Output))
+	if out == nil {
+		out = os.Stdout
 	}
+	scr := &display{out: out}
+	p.term = &terminal{out: out, outFd: -1, mouse: opts.Mouse, scr: scr}
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.term.in = f
+	}
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.term.outFd = int(f.Fd())
+	}
+	p.model = &screenModel{Model: m, scr: scr, term: p.term}
+	popts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithContext(ctx), tea.WithInput(in)}
 	if opts.Mouse {
+		// The terminal reports the mouse (terminal.open); this tells
+		// Bubble Tea's input reader to expect it.
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
-	return tea.NewProgram(m, popts...)
+	p.Program = tea.NewProgram(p.model, popts...)
+	return p, nil
+}
+
+// run sets the terminal up, runs the program and gives the terminal back,
+// however the program ends.
+func (p *program) run() error {
+	if w, h, ok := p.term.size(); ok {
+		p.model.scr.resize(w, h)
+	}
+	if err := p.term.open(); err != nil {
+		return err
+	}
+	defer p.term.restore()
+	ctx, stop := context.WithCancel(p.ctx)
+	defer stop()
+	go watchSize(ctx, p.term, p.Send)
+	_, err := p.Program.Run()
+	stop()
+	if rerr := p.term.restore(); err == nil {
+		err = rerr
+	}
+	if err == nil {
+		err = p.model.err
+	}
+	return err
+}
+
+func (p *program) close() {
+	if p.tty != nil {
+		p.tty.Close()
+	}
 }
