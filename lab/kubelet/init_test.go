@@ -403,8 +403,14 @@ func TestSidecarInitContainerIsRefused(t *testing.T) {
 	if a, _, _ := e.current("sidecar"); a != -1 {
 		t.Error("app container started beside a refused sidecar")
 	}
-	if ic := condition(e.get("sidecar"), corev1.PodInitialized); ic.Message != "containers with incomplete status: [proxy]" {
+	got = e.get("sidecar")
+	if ic := condition(got, corev1.PodInitialized); ic.Message != "containers with incomplete status: [proxy]" {
 		t.Errorf("Initialized message %q", ic.Message)
+	}
+	// GenerateContainersReadyCondition names sidecars with the app
+	// containers.
+	if cr := condition(got, corev1.ContainersReady); cr.Message != "containers with unready status: [proxy c]" {
+		t.Errorf("ContainersReady message %q, want %q", cr.Message, "containers with unready status: [proxy c]")
 	}
 }
 

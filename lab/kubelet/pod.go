@@ -1136,6 +1136,15 @@ func conditions(pod *corev1.Pod, s *corev1.PodStatus) []corev1.PodCondition {
 		cr = cond(corev1.ContainersReady, false, "PodFailed", "")
 	default:
 		var unready []string
+		// GenerateContainersReadyCondition counts sidecars first
+		// (the lab refuses them, so they are never ready).
+		for _, c := range pod.Spec.InitContainers {
+			for _, cs := range s.InitContainerStatuses {
+				if isSidecar(&c) && cs.Name == c.Name && !cs.Ready {
+					unready = append(unready, c.Name)
+				}
+			}
+		}
 		for _, c := range pod.Spec.Containers {
 			for _, cs := range s.ContainerStatuses {
 				if cs.Name == c.Name && !cs.Ready {
