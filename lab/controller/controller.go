@@ -7,8 +7,11 @@
 // proportionally, as sync.go scale does. A paused Deployment rolls nothing
 // out but still scales, and its progress deadline does not run.
 //
-// Not modelled: the deprecated rollback annotation, and adoption or
-// orphaning of objects by selector (only controller references count).
+// Going back to an earlier template reuses its replica set, and the
+// deprecated.deployment.rollback.to annotation is honoured (rollback.go).
+//
+// Not modelled: adoption or orphaning of objects by selector (only
+// controller references count).
 //
 // Informers only say which object to look at; every sync reads the current
 // state from the API. The lab's API is in memory, so those reads are cheap,

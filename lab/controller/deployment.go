@@ -29,11 +29,11 @@ const (
 	reasonFailedRSCreation = "ReplicaSetCreateError"
 )
 
-// syncDeployment is deployment_controller.go syncDeployment without the
-// rollback annotation: a paused Deployment or a resize goes through sync
-// (scale what exists, proportionally if several replica sets have pods;
-// create nothing); otherwise it finds or creates the replica set of the
-// current template and rolls to it by the strategy.
+// syncDeployment is deployment_controller.go syncDeployment: a paused
+// Deployment or a resize goes through sync (scale what exists, create
+// nothing); a rollback annotation is acted on; otherwise it finds or
+// creates the replica set of the current template and rolls to it by the
+// strategy.
 func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	ns, name := splitKey(k)
 	d, err := m.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -61,6 +61,9 @@ func (m *Manager) syncDeployment(ctx context.Context, k string) error {
 	}
 	if d.Spec.Paused {
 		return m.sync(ctx, d, rsList)
+	}
+	if rollbackTo(d) != nil {
+		return m.rollback(ctx, d, rsList)
 	}
 	d, scaling, err := m.isScalingEvent(ctx, d, rsList)
 	if err != nil {

@@ -3,9 +3,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -140,5 +142,62 @@ func TestAppendRevisionHistory(t *testing.T) {
 	got := appendRevisionHistory(big, "541")
 	if len(got) > maxRevHistoryLengthInChars || got[len(got)-4:] != ",541" || got[:2] == "1," {
 		t.Errorf("history of %d chars became %d chars starting %.10q ending %q", len(big), len(got), got, got[len(got)-4:])
+	}
+}
+
+// The deprecated.deployment.rollback.to annotation (what `kubectl rollout
+// undo` once wrote into spec.rollbackTo) asks the controller itself to copy
+// an old replica set's template into the Deployment (rollback.go): 0 is
+// the revision before the current one. The annotation is cleared and
+// "Rolled back deployment ... to revision N" recorded; an unknown revision
+// gives DeploymentRollbackRevisionNotFound and changes nothing.
+func TestRollbackToAnnotation(t *testing.T) {
+	for _, tc := range []struct {
+		to          string
+		wantVersion string
+		wantEvent   string
+	}{
+		{"0", "1.0.1", reasonRollbackDone + " Rolled back deployment \"prober-foo\" to revision 1"},
+		{"1", "1.0.1", reasonRollbackDone + " Rolled back deployment \"prober-foo\" to revision 1"},
+		{"2", "1.0.2", reasonRollbackTemplateUnchanged + " The rollback revision contains the same template as current deployment \"prober-foo\""},
+		{"7", "1.0.2", reasonRollbackRevisionNotFound + " Unable to find the revision to rollback to."},
+	} {
+		t.Run(tc.to, func(t *testing.T) {
+			ctx, c := startLab(t, func(*corev1.Pod) bool { return true })
+			d, err := c.AppsV1().Deployments("default").Create(ctx, seedDeployment("1.0.1", appsv1.RollingUpdateDeploymentStrategyType), metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "1.0.1", deploymentDone(ctx, c, d.Generation))
+			gen := updateDeployment(ctx, t, c, func(d *appsv1.Deployment) { d.Spec.Template.Labels["version"] = "1.0.2" })
+			waitFor(t, "1.0.2", deploymentDone(ctx, c, gen))
+			updateDeployment(ctx, t, c, func(d *appsv1.Deployment) {
+				setAnnotation(&d.ObjectMeta, appsv1.DeprecatedRollbackTo, tc.to)
+			})
+			waitFor(t, "the rollback handled", func() (bool, string) {
+				d, _ := c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
+				_, has := d.Annotations[appsv1.DeprecatedRollbackTo]
+				list, _ := c.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+				var evs []string
+				for _, e := range list.Items {
+					evs = append(evs, e.Reason+" "+e.Message)
+				}
+				return !has && d.Spec.Template.Labels["version"] == tc.wantVersion && slices.Contains(evs, tc.wantEvent),
+					fmt.Sprintf("annotation left %v, version %s, events %q", has, d.Spec.Template.Labels["version"], evs)
+			})
+			d, _ = c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
+			waitFor(t, "rolled out", deploymentDone(ctx, c, d.Generation))
+			got := map[string]string{}
+			for v, r := range revisionsByVersion(ctx, c) {
+				got[v] = r.revision
+			}
+			want := map[string]string{"1.0.1": "1", "1.0.2": "2"}
+			if tc.wantVersion == "1.0.1" {
+				want["1.0.1"] = "3"
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("revisions %v, want %v", got, want)
+			}
+		})
 	}
 }

@@ -41,7 +41,7 @@ func (m *Manager) sync(ctx context.Context, d *appsv1.Deployment, rsList []*apps
 			return err
 		}
 	}
-	if d.Spec.Paused {
+	if d.Spec.Paused && rollbackTo(d) == nil {
 		if err := m.cleanupDeployment(ctx, oldRSs, d); err != nil {
 			return err
 		}
