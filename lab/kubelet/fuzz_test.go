@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,6 +36,34 @@ func FuzzExpand(f *testing.F) {
 		got := expand(s, map[string]string{"A": "x"})
 		if !strings.Contains(s, "$") && got != s {
 			t.Errorf("expand(%q) = %q", s, got)
+		}
+	})
+}
+
+// Whatever an init container's command says, translateCommand never panics,
+// and what it accepts is something the probe server accepts: a wait of 0 to
+// 86400 seconds and an exit code of 0 to 255.
+func FuzzTranslateCommand(f *testing.F) {
+	f.Add("sleep", "5", "")
+	f.Add("sh", "-c", "sleep 1.5 && exit 3")
+	f.Add("sh", "-c", "sleep 2m; false")
+	f.Add("sleep", "infinity", "")
+	f.Add("sh", "-c", ";;&&exit 256")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		cmd := &corev1.Container{Command: []string{a}, Args: []string{b}}
+		if c != "" {
+			cmd.Args = append(cmd.Args, c)
+		}
+		prog, ok, unsupported := translateCommand(cmd)
+		if ok == unsupported {
+			t.Fatalf("%q: ok %v and unsupported %v", cmd.Command, ok, unsupported)
+		}
+		if !ok {
+			return
+		}
+		secs, err := strconv.ParseFloat(prog.wait, 64)
+		if err != nil || secs < 0 || secs > maxInitWait || prog.exit < 0 || prog.exit > 255 {
+			t.Errorf("%q %q: %+v is not a wait and exit code the probe server takes", cmd.Command, cmd.Args, prog)
 		}
 	})
 }
