@@ -258,8 +258,8 @@ func TestInitContainersRunInOrderThenTheApp(t *testing.T) {
 	warn := e.waitEvent("init", commandNotRunReason, fmt.Sprintf(
 		"the lab does not run init container check's command %q: it runs the probe server, which waits START_WAIT_SECS and exits CRASH_EXIT_CODE (0 unless set); commands the lab translates: sleep N, true, false, exit N, sleep N; exit N",
 		[]string{"sh", "-c", "until nslookup db; do sleep 2; done"}))
-	if warn.Type != corev1.EventTypeWarning {
-		t.Errorf("%s event type %s, want Warning", commandNotRunReason, warn.Type)
+	if warn.Type != corev1.EventTypeWarning || warn.InvolvedObject.FieldPath != "spec.initContainers{check}" {
+		t.Errorf("%s event %s on %q, want Warning on spec.initContainers{check}", commandNotRunReason, warn.Type, warn.InvolvedObject.FieldPath)
 	}
 }
 

@@ -362,7 +362,7 @@ func (pw *podWorker) admit(ctx context.Context) error {
 	// Init containers get a port too (the probe server wants one) but no
 	// entry in the map: they serve nothing anyone should reach.
 	var inits []*containerState
-	var warnings []string
+	var warnings []event
 	for _, c := range pod.Spec.InitContainers {
 		hp, err := freePort()
 		if err != nil {
@@ -371,7 +371,8 @@ func (pw *podWorker) admit(ctx context.Context) error {
 		}
 		extra, warning := initEnv(&c)
 		if warning != "" {
-			warnings = append(warnings, warning)
+			warnings = append(warnings, event{container: c.Name, component: kubeletComponent,
+				typ: corev1.EventTypeWarning, reason: commandNotRunReason, message: warning})
 		}
 		inits = append(inits, &containerState{spec: c, hostPort: hp, extraEnv: extra})
 	}
@@ -407,8 +408,8 @@ func (pw *podWorker) admit(ctx context.Context) error {
 	}
 	pw.startTime = pw.k.clock.Now()
 	for _, w := range warnings {
-		pw.k.recorder.emit(event{pod: patched, component: kubeletComponent, typ: corev1.EventTypeWarning,
-			reason: commandNotRunReason, message: w})
+		w.pod = patched
+		pw.k.recorder.emit(w)
 	}
 	return nil
 }
