@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -77,6 +79,14 @@ func Run(ctx context.Context, opts Options) error {
 	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	color := os.Getenv("NO_COLOR") == ""
 
+	// SIGINT and SIGTERM end the context, and Bubble Tea's own handler for
+	// them is off (newProgram): in v1.3.10 it sends its quit message
+	// without watching the context (tea.go handleSignals), so when the
+	// context ends on the same signal (main cancels it) and the event loop
+	// leaves first, the send blocks for ever and Run waits for it: the
+	// dashboard hung on kill, alternate screen and raw mode still on.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := newModel(ctx, opts, color, log)
@@ -137,7 +147,8 @@ func newProgram(ctx context.Context, m *model, opts Options) (*program, error) {
 		p.term.outFd = int(f.Fd())
 	}
 	p.model = &screenModel{Model: m, scr: scr, term: p.term}
-	popts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithContext(ctx), tea.WithInput(in)}
+	popts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithContext(ctx), tea.WithInput(in),
+		tea.WithoutSignalHandler()} // signals end ctx (see Run)
 	if opts.Mouse {
 		// The terminal reports the mouse (terminal.open); this tells
 		// Bubble Tea's input reader to expect it.
