@@ -142,10 +142,7 @@ func startProgram(b *testing.B, fps, w, h, n int) (*screenWriter, func()) {
 	var run func() error
 	var quit func()
 	if fps == 0 {
-		p, err := newProgram(ctx, m, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
+		p := newProgram(ctx, m, opts)
 		sw.p, run, quit = p, p.run, p.Quit
 	} else {
 		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(fps),

@@ -92,12 +92,7 @@ func Run(ctx context.Context, opts Options) error {
 	m := newModel(ctx, opts, color, log)
 
 	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
-	p, err := newProgram(ctx, m, opts)
-	if err != nil {
-		return err
-	}
-	defer p.close()
-	err = p.run()
+	err := newProgram(ctx, m, opts).run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
 		// Interrupted from outside (signal): a normal way to leave.
 		return nil
@@ -116,24 +111,16 @@ type program struct {
 	ctx   context.Context
 	model *screenModel
 	term  *terminal
-	tty   *os.File // opened here when stdin is not a terminal
 }
 
-// newProgram builds the program on opts.Input and opts.Output, or on the
-// terminal: stdin, or /dev/tty when stdin is not one (as Bubble Tea does,
-// so piped input still leaves the keys to the person), and stdout.
-func newProgram(ctx context.Context, m *model, opts Options) (*program, error) {
+// newProgram builds the program on opts.Input and opts.Output, stdin and
+// stdout when nil. (The commands open the dashboard only when both are a
+// terminal.)
+func newProgram(ctx context.Context, m *model, opts Options) *program {
 	p := &program{ctx: ctx}
 	in, out := opts.Input, opts.Output
 	if in == nil {
 		in = os.Stdin
-		if !term.IsTerminal(int(os.Stdin.Fd())) {
-			tty, err := os.Open("/dev/tty")
-			if err != nil {
-				return nil, fmt.Errorf("open the terminal for keys: %w", err)
-			}
-			p.tty, in = tty, tty
-		}
 	}
 	if out == nil {
 		out = os.Stdout
@@ -155,7 +142,7 @@ func newProgram(ctx context.Context, m *model, opts Options) (*program, error) {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
 	p.Program = tea.NewProgram(p.model, popts...)
-	return p, nil
+	return p
 }
 
 // run sets the terminal up, runs the program and gives the terminal back,
@@ -180,10 +167,4 @@ func (p *program) run() error {
 		err = p.model.err
 	}
 	return err
-}
-
-func (p *program) close() {
-	if p.tty != nil {
-		p.tty.Close()
-	}
 }
