@@ -28,23 +28,19 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 )
 
 // Options configures the controllers.
 type Options struct {
-	// Clock decides availability (minReadySeconds) and progress deadlines;
-	// nil means the real clock.
+	// Clock decides availability (minReadySeconds) and progress deadlines,
+	// and stamps conditions and events; nil means the real clock.
 	Clock clock.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -59,9 +55,8 @@ type Manager struct {
 	rsQueue workqueue.TypedRateLimitingInterface[string]
 	dQueue  workqueue.TypedRateLimitingInterface[string]
 
-	broadcaster record.EventBroadcaster
-	rsEvents    record.EventRecorder
-	dEvents     record.EventRecorder
+	rsEvents *recorder
+	dEvents  *recorder
 
 	stopOnce sync.Once
 }
@@ -79,17 +74,15 @@ func New(client kubernetes.Interface, opts Options) *Manager {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := record.NewBroadcaster()
 	m := &Manager{
-		client:      client,
-		clock:       opts.Clock,
-		log:         opts.Logger,
-		broadcaster: b,
+		client: client,
+		clock:  opts.Clock,
+		log:    opts.Logger,
 		// Component names as kube-controller-manager sets them
 		// (pkg/controller/replicaset/replica_set.go NewReplicaSetController,
 		// pkg/controller/deployment/deployment_controller.go).
-		rsEvents: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "replicaset-controller"}),
-		dEvents:  b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "deployment-controller"}),
+		rsEvents: newRecorder(client, opts.Clock, opts.Logger, "replicaset-controller"),
+		dEvents:  newRecorder(client, opts.Clock, opts.Logger, "deployment-controller"),
 		rsQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"}),
 		dQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -100,8 +93,12 @@ func New(client kubernetes.Interface, opts Options) *Manager {
 
 // Run starts the informers and workers and blocks until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
-	m.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: m.client.CoreV1().Events("")})
-	defer m.broadcaster.Shutdown()
+	var events sync.WaitGroup
+	defer events.Wait()
+	eventsCtx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	events.Go(func() { m.rsEvents.run(eventsCtx) })
+	events.Go(func() { m.dEvents.run(eventsCtx) })
 	defer m.rsQueue.ShutDown()
 	defer m.dQueue.ShutDown()
 
