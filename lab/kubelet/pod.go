@@ -909,13 +909,6 @@ func (pw *podWorker) containerStatusLocked(pod *corev1.Pod, c *containerState, w
 		in = nil
 	}
 	cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image}
-	restarts := shouldRestart(pod.Spec.RestartPolicy, 0)
-	if in != nil {
-		restarts = shouldRestart(pod.Spec.RestartPolicy, in.exitCode)
-		if init {
-			restarts = initRestarts(pod, &c.spec, in.exitCode)
-		}
-	}
 	switch {
 	case in == nil && c.waiting != nil:
 		// Never started, with a reason in the reasonCache (the
@@ -936,6 +929,10 @@ func (pw *podWorker) containerStatusLocked(pod *corev1.Pod, c *containerState, w
 			cs.LastTerminationState.Terminated = c.prev.terminated()
 		}
 		// A container the kubelet will restart shows why it waits.
+		restarts := shouldRestart(pod.Spec.RestartPolicy, in.exitCode)
+		if init {
+			restarts = initRestarts(pod, &c.spec, in.exitCode)
+		}
 		if in.exited && c.waiting != nil && !pw.terminal && restarts {
 			cs.LastTerminationState = cs.State
 			cs.State = corev1.ContainerState{Waiting: c.waiting.DeepCopy()}
