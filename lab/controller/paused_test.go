@@ -182,6 +182,11 @@ func TestPauseStopsProgressDeadline(t *testing.T) {
 	if sizes := sizesByVersion(ctx, c); !maps.Equal(sizes, map[string]int32{"1.0.1": 3}) {
 		t.Fatalf("paused, replica sets %v, want only 1.0.1 with 3", sizes)
 	}
+	// No replica set has the current template, so none of the 3 pods is
+	// up to date (sync.go calculateStatus counts the new replica set's).
+	if d, _ := progressing(ctx, c); d.Status.Replicas != 3 || d.Status.UpdatedReplicas != 0 || d.Status.AvailableReplicas != 3 {
+		t.Errorf("paused with a new template, status %+v; want replicas 3, updated 0, available 3", d.Status)
+	}
 
 	// Resume: the rollout starts now. Its new pod never becomes ready, so
 	// the rollout rests at old 3 / new 1 with Progressing True, last
