@@ -317,3 +317,38 @@ func TestDrawErrorReported(t *testing.T) {
 		t.Errorf("err = %v, want the write's error", s.err)
 	}
 }
+
+// BenchmarkDraw is what the display adds to a frame: the selection moved
+// (two rows change) and a full repaint (after a resize), on the seed's pods
+// at 160x48, written to a terminal that takes the bytes at once.
+func BenchmarkDraw(b *testing.B) {
+	m, _ := newTestModel(b, 160, 48, seedBatch())
+	down, up := m.View(), ""
+	press(b, m, "down")
+	up = m.View()
+	frames := []string{down, up}
+	for _, full := range []bool{false, true} {
+		b.Run(fmt.Sprintf("repaint=%v", full), func(b *testing.B) {
+			var n countWriter
+			d := &display{out: &n}
+			d.resize(160, 48)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if full {
+					d.resize(160, 48)
+				}
+				if err := d.draw(frames[i%2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+		})
+	}
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}
