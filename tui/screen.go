@@ -33,7 +33,6 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -52,9 +51,12 @@ type display struct {
 	last    []string
 	repaint bool
 	buf     bytes.Buffer
-	// closed is set once the terminal is given back (after the program or
-	// on a panic): no frame may land on the person's shell after that.
-	closed atomic.Bool
+	// mu orders a frame's write and the terminal's restoration, which a
+	// panicking command does from its own goroutine; closed is set once
+	// the terminal is given back: no frame may land on the person's shell
+	// after that.
+	mu     sync.Mutex
+	closed bool
 }
 
 // resize takes the terminal's new size; the next frame repaints it all, as
@@ -70,7 +72,9 @@ func (s *display) resize(w, h int) {
 // synchronized update (DEC mode 2026) so a terminal that knows it shows
 // the frame at once; others ignore the mode.
 func (s *display) draw(frame string) error {
-	if s.w <= 0 || s.h <= 0 || s.closed.Load() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w <= 0 || s.h <= 0 || s.closed {
 		return nil
 	}
 	lines := strings.Split(frame, "\n")
@@ -241,7 +245,9 @@ func (t *terminal) size() (w, h int, ok bool) {
 // (cooked mode, echo).
 func (t *terminal) restore() error {
 	t.once.Do(func() {
-		t.scr.closed.Store(true)
+		t.scr.mu.Lock()
+		defer t.scr.mu.Unlock()
+		t.scr.closed = true
 		seq := ansi.ResetModeBracketedPaste + ansi.ShowCursor + ansi.ResetModeAltScreenSaveCursor
 		if t.mouse {
 			seq = mouseOff + seq

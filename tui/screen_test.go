@@ -295,7 +295,7 @@ func TestPanicRestoresTerminal(t *testing.T) {
 				}()
 				tc.do(s)
 			}()
-			if !d.closed.Load() || !strings.Contains(out.String(), ansi.ResetModeAltScreenSaveCursor) {
+			if !d.closed || !strings.Contains(out.String(), ansi.ResetModeAltScreenSaveCursor) {
 				t.Errorf("terminal not given back before the panic went on: %q", out.String())
 			}
 		})
