@@ -68,7 +68,14 @@ func (c *testClock) add(d, period time.Duration) *testWaiter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w := &testWaiter{c: c, ch: make(chan time.Time, 1), next: c.FakeClock.Now().Add(d), period: period}
-	c.waiters = append(c.waiters, w)
+	if d <= 0 && period == 0 {
+		// Due already: fires at once, as a real timer does, not at
+		// the next Step.
+		w.ch <- c.FakeClock.Now()
+		c.pending.Add(1)
+		w.stopped = true
+	}
+	c.waiters = append(c.waiters, w) // Reset may bring it back
 	return w
 }
 

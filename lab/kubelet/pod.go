@@ -264,8 +264,8 @@ func (pw *podWorker) run(ctx context.Context) {
 		} else {
 			finished = pw.sync(ctx)
 		}
-		handled()
 		if finished {
+			handled()
 			return
 		}
 		var timerC <-chan time.Time
@@ -277,6 +277,10 @@ func (pw *podWorker) run(ctx context.Context) {
 			timer = pw.k.clock.NewTimer(max(at.Sub(pw.k.clock.Now()), 0))
 			timerC = timer.C()
 		}
+		// Handled only once the timer is set: a test that sees the
+		// kubelet idle and steps the clock must find it armed, or a
+		// relist or back-off would wait for the step after.
+		handled()
 		relistOnly = false
 		select {
 		case <-pw.wake:
