@@ -142,8 +142,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	return nil
 }
 
-// requeue asks for another sync after d, for time-based decisions
-// (minReadySeconds, progress deadlines).
+// requeue asks for another sync after d on the controllers' clock, for
+// time-based decisions (minReadySeconds, progress deadlines).
 type requeue struct{ after time.Duration }
 
 func (r requeue) Error() string { return fmt.Sprintf("requeue after %v", r.after) }
@@ -161,7 +161,14 @@ func (m *Manager) work(ctx context.Context, q workqueue.TypedRateLimitingInterfa
 			q.Forget(key)
 		case errors.As(err, &rq):
 			q.Forget(key)
-			q.AddAfter(key, rq.after)
+			// On the controllers' clock, not the queue's: a test that
+			// steps a fake clock past a progress deadline or
+			// minReadySeconds gets the sync that notices it.
+			if c, ok := m.clock.(clock.WithDelayedExecution); ok {
+				c.AfterFunc(rq.after, func() { q.Add(key) })
+			} else {
+				q.AddAfter(key, rq.after)
+			}
 		case ctx.Err() != nil:
 		default:
 			if !apierrors.IsConflict(err) {

@@ -224,10 +224,16 @@ func TestPauseStopsProgressDeadline(t *testing.T) {
 	if _, cond := progressing(ctx, c); cond == nil || cond.Reason == reasonTimedOut {
 		t.Fatalf("%ds after resume, Progressing %+v; the deadline is %ds", deadline-1, cond, deadline)
 	}
-	// Past it: ProgressDeadlineExceeded, False, at the clock's time.
+	// Past it: ProgressDeadlineExceeded, False, at the clock's time. No
+	// sync by hand: the controller asked to be requeued when the deadline
+	// passes (progress.go requeueStuckDeployment), on its clock.
 	clk.Step(2 * time.Second)
 	timedOut := clk.Now().Truncate(time.Second)
-	wantCond("timed out", corev1.ConditionFalse, reasonTimedOut, timedOut)
+	waitFor(t, "timed out", func() (bool, string) {
+		_, cond := progressing(ctx, c)
+		return cond != nil && cond.Status == corev1.ConditionFalse && cond.Reason == reasonTimedOut && cond.LastUpdateTime.Time.Equal(timedOut),
+			fmt.Sprintf("%+v", cond)
+	})
 	_, cond = progressing(ctx, c)
 	if want := fmt.Sprintf("ReplicaSet %q has timed out progressing.", "prober-foo-"+ComputeHash(&templateOf(ctx, t, c).Spec.Template, nil)); cond.Message != want {
 		t.Errorf("message %q, want %q", cond.Message, want)
