@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,7 +264,7 @@ func apply[T object](ctx context.Context, resource string, want T, api typed[T],
 	}
 	next := cur.DeepCopyObject().(T)
 	next.SetLabels(want.GetLabels())
-	next.SetAnnotations(want.GetAnnotations())
+	next.SetAnnotations(keepControllerAnnotations(cur.GetAnnotations(), want.GetAnnotations()))
 	setSpec(next, want)
 	got, err := api.update(ctx, next, metav1.UpdateOptions{})
 	if err != nil {
@@ -275,4 +276,26 @@ func apply[T object](ctx context.Context, resource string, want T, api typed[T],
 		return ref + " unchanged", nil
 	}
 	return ref + " configured", nil
+}
+
+// keepControllerAnnotations is the manifest's annotations plus the ones the
+// Deployment controller wrote (deployment.kubernetes.io/revision and
+// friends): a server-side apply removes only fields its own manager set, so
+// on a cluster the revision survives an apply; replacing the whole map
+// would drop it until the controller's next sync.
+func keepControllerAnnotations(cur, want map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range cur {
+		if _, mine := want[k]; !mine && strings.HasPrefix(k, "deployment.kubernetes.io/") {
+			if out == nil {
+				out = make(map[string]string, len(want)+1)
+			}
+			out[k] = v
+		}
+	}
+	if out == nil {
+		return want
+	}
+	maps.Copy(out, want)
+	return out
 }

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,6 +115,47 @@ func TestApply(t *testing.T) {
 	svc, _ = c.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
 	if svc.Spec.ClusterIP != ip || svc.Spec.Ports[0].NodePort != 30090 {
 		t.Errorf("service allocations changed by apply: %s %d", svc.Spec.ClusterIP, svc.Spec.Ports[0].NodePort)
+	}
+}
+
+// TestApplyKeepsControllerAnnotations checks that an apply leaves the
+// annotations the Deployment controller wrote, as a server-side apply
+// would, and still removes one the manifest set before and no longer does.
+func TestApplyKeepsControllerAnnotations(t *testing.T) {
+	s := store.New(store.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	c := s.Client()
+	objs, err := Load(filepath.Join("testdata", "multi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs[0].Obj.(*appsv1.Deployment).Annotations = map[string]string{"team": "foo"}
+	if _, err := Apply(ctx, c, "default", objs); err != nil {
+		t.Fatal(err)
+	}
+	// What the controller writes after its sync.
+	d, err := c.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Annotations["deployment.kubernetes.io/revision"] = "1"
+	if _, err := c.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	objs, _ = Load(filepath.Join("testdata", "multi.yaml"))
+	objs[0].Obj.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "CONTENT", Value: "v2"}}
+	if _, err := Apply(ctx, c, "default", objs); err != nil {
+		t.Fatal(err)
+	}
+	d, err = c.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"deployment.kubernetes.io/revision": "1"}
+	if !maps.Equal(d.Annotations, want) {
+		t.Errorf("annotations after the second apply: %v, want %v (the controller's kept, the manifest's dropped one gone)", d.Annotations, want)
 	}
 }
 
