@@ -29,10 +29,16 @@ import (
 func TestDefaultsMatchAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
 	ctx := context.Background()
-	ns := "lab-defaults"
-	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	// A namespace of its own: the control plane is shared, and with
+	// -count=2 a fixed name exists already on the second run.
+	ns := env.Namespace(t)
+	// The demo's Service takes node port 30080 on the shared apiserver;
+	// give it back, or the next run (-count=2) is refused the port.
+	t.Cleanup(func() {
+		if err := env.Client.CoreV1().Services(ns).Delete(context.Background(), "foo-nodeport-svc", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete the demo's service: %v", err)
+		}
+	})
 	s := store.New(store.Options{})
 	defer s.Close()
 	apply := func(c kubernetes.Interface) {
@@ -118,15 +124,10 @@ func TestDefaultsMatchAPIServer(t *testing.T) {
 func TestValidationMatchesAPIServer(t *testing.T) {
 	env := kubetest.Start(t)
 	ctx := context.Background()
-	const ns = "lab-validation"
-	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Pods need the service account the admission plugin looks up
-	// before validation runs.
-	if err := kubetest.EnsureServiceAccount(ctx, env.Client, ns); err != nil {
-		t.Fatal(err)
-	}
+	// A namespace of its own (with the service account the admission
+	// plugin looks up before validation runs): the control plane is
+	// shared, and with -count=2 a fixed name exists already.
+	ns := env.Namespace(t)
 	s := store.New(store.Options{})
 	defer s.Close()
 	for i, tc := range validationCases() {
