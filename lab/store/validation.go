@@ -62,11 +62,11 @@ func validate(obj, old runtime.Object) error {
 		gk, name = deploymentKind, o.Name
 		if old == nil {
 			errs = apivalidation.ValidateObjectMeta(&o.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, metaPath)
-			errs = append(errs, validateDeploymentSpec(&o.Spec, specPath)...)
+			errs = append(errs, validateDeploymentSpec(o, specPath)...)
 		} else {
 			od := old.(*appsv1.Deployment)
 			errs = apivalidation.ValidateObjectMetaUpdate(&o.ObjectMeta, &od.ObjectMeta, metaPath)
-			errs = append(errs, validateDeploymentSpec(&o.Spec, specPath)...)
+			errs = append(errs, validateDeploymentSpec(o, specPath)...)
 			// apps/v1 selectors are immutable (ValidateDeploymentUpdate).
 			errs = append(errs, apivalidation.ValidateImmutableField(o.Spec.Selector, od.Spec.Selector, specPath.Child("selector"))...)
 		}
@@ -120,14 +120,22 @@ func validate(obj, old runtime.Object) error {
 	return nil
 }
 
-// validateDeploymentSpec is ValidateDeploymentSpec.
-func validateDeploymentSpec(spec *appsv1.DeploymentSpec, p *field.Path) field.ErrorList {
+// validateDeploymentSpec is ValidateDeploymentSpec. The internal spec's
+// rollbackTo is apps/v1's deprecated.deployment.rollback.to annotation
+// (pkg/apis/apps/v1/conversion.go), so it is read from there.
+func validateDeploymentSpec(d *appsv1.Deployment, p *field.Path) field.ErrorList {
+	spec := &d.Spec
 	errs := apivalidation.ValidateNonnegativeField(int64(*spec.Replicas), p.Child("replicas"))
 	errs = append(errs, validateSelectorAndTemplate(spec.Selector, &spec.Template, p)...)
 	errs = append(errs, validateStrategy(&spec.Strategy, p.Child("strategy"))...)
 	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), p.Child("minReadySeconds"))...)
 	if spec.RevisionHistoryLimit != nil {
 		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*spec.RevisionHistoryLimit), p.Child("revisionHistoryLimit"))...)
+	}
+	if v, err := strconv.ParseInt(d.Annotations[appsv1.DeprecatedRollbackTo], 10, 64); err == nil {
+		// ValidateRollback: the controller would look for a revision
+		// that cannot exist.
+		errs = append(errs, apivalidation.ValidateNonnegativeField(v, p.Child("rollback", "version"))...)
 	}
 	if spec.ProgressDeadlineSeconds != nil {
 		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*spec.ProgressDeadlineSeconds), p.Child("progressDeadlineSeconds"))...)

@@ -210,6 +210,12 @@ func validationCases() []validationCase {
 		}, want: []string{`spec.strategy: Unsupported value: {"Type":"Rolling","RollingUpdate":null}: supported values: "Recreate", "RollingUpdate"`}},
 		{name: "Deployment Recreate with rollingUpdate", deployment: func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
 			want: []string{"spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"}},
+		{name: "Deployment rollback.to annotation negative", deployment: func(d *appsv1.Deployment) {
+			d.Annotations = map[string]string{appsv1.DeprecatedRollbackTo: "-1"}
+		}, want: []string{"spec.rollback.version: Invalid value: -1: " + nonNegative}},
+		{name: "Deployment rollback.to annotation 0 is fine", deployment: func(d *appsv1.Deployment) {
+			d.Annotations = map[string]string{appsv1.DeprecatedRollbackTo: "0"}
+		}},
 		{name: "Deployment progressDeadlineSeconds not above minReadySeconds", deployment: func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = 60 },
 			want: []string{"spec.progressDeadlineSeconds: Invalid value: 60: must be greater than minReadySeconds"}},
 		{name: "Deployment selector changed", update: true, deployment: func(d *appsv1.Deployment) {
