@@ -35,6 +35,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/proberctl/proberctl/lab/internal/record"
 )
 
 // Options configures the controllers.
@@ -55,8 +57,9 @@ type Manager struct {
 	rsQueue workqueue.TypedRateLimitingInterface[string]
 	dQueue  workqueue.TypedRateLimitingInterface[string]
 
-	rsEvents *recorder
-	dEvents  *recorder
+	events   *record.Recorder
+	rsEvents recorder
+	dEvents  recorder
 
 	stopOnce sync.Once
 }
@@ -74,15 +77,17 @@ func New(client kubernetes.Interface, opts Options) *Manager {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	events := record.New(client, record.Options{Clock: opts.Clock, Logger: opts.Logger})
 	m := &Manager{
 		client: client,
 		clock:  opts.Clock,
 		log:    opts.Logger,
+		events: events,
 		// Component names as kube-controller-manager sets them
 		// (pkg/controller/replicaset/replica_set.go NewReplicaSetController,
 		// pkg/controller/deployment/deployment_controller.go).
-		rsEvents: newRecorder(client, opts.Clock, opts.Logger, "replicaset-controller"),
-		dEvents:  newRecorder(client, opts.Clock, opts.Logger, "deployment-controller"),
+		rsEvents: recorder{rec: events, log: opts.Logger, component: "replicaset-controller"},
+		dEvents:  recorder{rec: events, log: opts.Logger, component: "deployment-controller"},
 		rsQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"}),
 		dQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -93,12 +98,13 @@ func New(client kubernetes.Interface, opts Options) *Manager {
 
 // Run starts the informers and workers and blocks until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
+	// The events recorded until the workers stop are written before Run
+	// returns (deferred calls run last to first).
 	var events sync.WaitGroup
 	defer events.Wait()
-	eventsCtx, stopEvents := context.WithCancel(ctx)
-	defer stopEvents()
-	events.Go(func() { m.rsEvents.run(eventsCtx) })
-	events.Go(func() { m.dEvents.run(eventsCtx) })
+	stopEvents := make(chan struct{})
+	defer close(stopEvents)
+	events.Go(func() { m.events.Run(stopEvents) })
 	defer m.rsQueue.ShutDown()
 	defer m.dQueue.ShutDown()
 

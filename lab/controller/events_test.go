@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/proberctl/proberctl/lab/internal/record"
 )
 
 // The controllers' events are stamped with their clock, and a repeat of an
@@ -47,8 +50,12 @@ func TestRecorderUsesClock(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			clk := clocktesting.NewFakeClock(t0)
-			r := newRecorder(c, clk, slog.New(slog.DiscardHandler), "deployment-controller")
-			go r.run(ctx)
+			var pending atomic.Int64
+			rec := record.New(c, record.Options{Clock: clk, Pending: &pending})
+			r := recorder{rec: rec, log: slog.New(slog.DiscardHandler), component: "deployment-controller"}
+			stop := make(chan struct{})
+			defer close(stop)
+			go rec.Run(stop)
 			d, err := c.AppsV1().Deployments("default").Create(ctx, seedDeployment("1.0.1", appsv1.RollingUpdateDeploymentStrategyType), metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -57,7 +64,7 @@ func TestRecorderUsesClock(t *testing.T) {
 				clk.Step(e.step)
 				r.Eventf(d, corev1.EventTypeNormal, reasonScalingRS, "%s", e.msg)
 				// One at a time, so a repeat finds the first written.
-				waitFor(t, "event written", func() (bool, string) { return len(r.ch) == 0, "" })
+				waitFor(t, "event written", func() (bool, string) { return pending.Load() == 0, "" })
 				waitFor(t, "event stored", func() (bool, string) {
 					list, _ := c.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
 					for _, ev := range list.Items {
