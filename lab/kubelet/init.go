@@ -28,7 +28,7 @@ import (
 //	sleep N            START_WAIT_SECS=N, exit 0 (N in seconds; an s, m or h suffix is accepted)
 //	true | false       exit 0 | exit 1 at once
 //	exit N             exit N at once
-//	sleep N; exit M    (or &&) wait N, then exit M; true and false may end it too
+//	sleep N; exit M    (or &&, or on two lines) wait N, then exit M; true and false may end it too
 //
 // each as the command and args or as a script of "sh -c" (or /bin/sh,
 // bash). Any other command is not run: the container runs as if it had none,
@@ -71,10 +71,25 @@ func isShell(arg0 string) bool {
 	return false
 }
 
-// translateScript splits a script of at most two steps on ";" or "&&".
+// translateScript splits a script of at most two steps on newlines (a
+// YAML block scalar's lines), ";" and "&&".
 func translateScript(script string) (initProgram, bool) {
 	var steps [][]string
-	rest := script
+	for line := range strings.SplitSeq(script, "\n") {
+		s, ok := splitLine(line)
+		if !ok {
+			return initProgram{}, false
+		}
+		steps = append(steps, s...)
+	}
+	return translateSteps(steps)
+}
+
+// splitLine splits one line of a script on ";" and "&&"; an empty step
+// between two separators is sh's syntax error.
+func splitLine(line string) ([][]string, bool) {
+	var steps [][]string
+	rest := line
 	for rest != "" {
 		i := strings.IndexAny(rest, ";&")
 		part := rest
@@ -82,7 +97,7 @@ func translateScript(script string) (initProgram, bool) {
 			part = rest[:i]
 			if rest[i] == '&' {
 				if !strings.HasPrefix(rest[i:], "&&") {
-					return initProgram{}, false // a background job: not a wait
+					return nil, false // a background job: not a wait
 				}
 				rest = rest[i+2:]
 			} else {
@@ -94,13 +109,13 @@ func translateScript(script string) (initProgram, bool) {
 		f := strings.Fields(part)
 		if len(f) == 0 {
 			if i >= 0 && strings.TrimSpace(rest) != "" {
-				return initProgram{}, false
+				return nil, false
 			}
 			continue
 		}
 		steps = append(steps, f)
 	}
-	return translateSteps(steps)
+	return steps, true
 }
 
 // translateSteps accepts an optional sleep followed by an optional true,

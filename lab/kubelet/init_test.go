@@ -432,6 +432,11 @@ func TestTranslateCommand(t *testing.T) {
 		{[]string{"sh", "-c", "sleep 3; false"}, nil, initProgram{"3", 1}, true, false},
 		{[]string{"sh", "-c", "sleep 3;"}, nil, initProgram{"3", 0}, true, false},
 		{[]string{"sh", "-c", "exit"}, nil, initProgram{"0", 0}, true, false},
+		// A YAML block scalar (args: - |) separates the steps by newlines,
+		// which sh reads as it reads ";".
+		{[]string{"sh", "-c"}, []string{"sleep 3\nexit 2\n"}, initProgram{"3", 2}, true, false},
+		{[]string{"sh", "-c"}, []string{"\nsleep 3\n\nfalse\n"}, initProgram{"3", 1}, true, false},
+		{[]string{"sh", "-c"}, []string{"sleep 3\nexit 1\nsleep 3"}, initProgram{}, false, true},
 		{[]string{"sleep", "infinity"}, nil, initProgram{}, false, true},
 		{[]string{"sleep", "-1"}, nil, initProgram{}, false, true},
 		{[]string{"sleep", "100000"}, nil, initProgram{}, false, true},
