@@ -118,3 +118,18 @@ func (h *history) stripExpiry(now time.Time, window time.Duration, n int) time.T
 	}
 	return next
 }
+
+// clockWentBack forgets every text drawn against a later wall clock (an
+// NTP step, a clock corrected after a resume): each waits for its expiry,
+// which is now further away than the clock went back, so the ages on
+// screen would stay too large for as long.
+func (m *model) clockWentBack(now time.Time) {
+	m.frameAt = now.Round(0)
+	m.frameOK = false
+	m.pods.layout++
+	m.timeline.layout++
+	m.events.cache = ""
+	if m.focus == focusDetail {
+		m.detail.rebuild(m.state.pods[m.detail.key], now)
+	}
+}

@@ -359,3 +359,35 @@ func TestDetailAgesFollowTheClock(t *testing.T) {
 		t.Fatalf("Ready condition line after 10 s: %q", l)
 	}
 }
+
+// TestClockSteppedBack: when the wall clock is set back (an NTP step, a
+// corrected clock after resume), every age on screen reads less at once.
+// Each cached text keeps the moment it next changes, a moment that is now
+// further away than the clock moved back, so without care the table, the
+// events pane and the detail view would show the old, larger ages until
+// the clock caught up again, for as long as it was stepped back.
+func TestClockSteppedBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+		line string // a line on screen with an age
+		want string // its age after the step
+	}{
+		{name: "table", line: "pod-a ", want: " 20m "},
+		{name: "another row", line: "pod-b ", want: " 30m "},
+		{name: "events", keys: []string{"e"}, line: "Unhealthy", want: "10m"},
+		{name: "detail", keys: []string{"enter"}, line: "Ready  ", want: "(19m ago)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := quietPods()
+			b.Deltas = append(b.Deltas, event("ev", "pod-a", "Warning", "Unhealthy", "Readiness probe failed", 1, t0.Add(-20*time.Minute)))
+			c := newClockModel(t, 160, 48, b)
+			press(t, c.model, tc.keys...)
+			c.View()
+			c.advance(-10 * time.Minute) // the pending tick comes, on the monotonic clock
+			if l := rowLine(t, c.View(), tc.line); !strings.Contains(l, tc.want) {
+				t.Fatalf("after the clock went back 10 minutes: %q, want %q in it", l, tc.want)
+			}
+		})
+	}
+}

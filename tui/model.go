@@ -83,6 +83,9 @@ type model struct {
 	frameOK   bool
 	frameNext time.Time
 	frames    int
+	// frameAt is the latest wall clock time a View saw (no monotonic
+	// reading: it is there to notice the wall clock going back).
+	frameAt time.Time
 
 	// The one pending clock tick: when it fires, and its generation.
 	tickAt  time.Time

@@ -89,8 +89,8 @@ type podsPane struct {
 	// rendered line (podRow.view), so a View renders only the rows that
 	// changed (DESIGN.md, pattern 8); the pane around them is only joined.
 	expiry time.Time
-	// layout counts SetSize calls: a row rendered for other column widths
-	// is stale.
+	// layout counts SetSize calls, and steps back of the wall clock: a row
+	// rendered for other column widths, or against a later clock, is stale.
 	layout uint64
 	// renders counts rows actually rendered, not taken from their cache;
 	// tests read it.

@@ -17,8 +17,8 @@ type timelinePane struct {
 
 	cells []markKind // reused per row
 
-	// layout counts SetSize calls (rows drawn for another width are
-	// stale); expiry is when the last View's strips next move (zero:
+	// layout counts SetSize calls and steps back of the wall clock (rows
+	// drawn for another width or against a later clock are stale); expiry is when the last View's strips next move (zero:
 	// never); renders counts rows drawn rather than taken from their cache.
 	layout  uint64
 	expiry  time.Time

@@ -15,6 +15,11 @@ import (
 // model.frame), else a new one.
 func (m *model) View() string {
 	now := m.now()
+	if wall := now.Round(0); wall.Before(m.frameAt) {
+		m.clockWentBack(now)
+	} else {
+		m.frameAt = wall
+	}
 	if m.frameOK && !due(m.frameNext, now) {
 		return m.frame
 	}
