@@ -96,12 +96,8 @@ type changes struct {
 	pods    bool // some pod changed
 	podSet  bool // pods came or went: the table's order must be rebuilt
 	events  bool
-	rollout bool // replica sets, deployments, slices or services
-	conn    bool
+	rollout bool            // replica sets, deployments, slices or services
 	podKeys map[string]bool // which pods changed, for the detail view
-	// marks: an event drew on a pod's timeline (the pod itself may not
-	// be in the batch), so the table's strips must be redrawn.
-	marks bool
 }
 
 func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
@@ -109,11 +105,9 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 	s.batch++
 	if b.Conn != nil {
 		s.conn = *b.Conn
-		ch.conn = true
 	}
-	if b.Synced && !s.synced {
+	if b.Synced {
 		s.synced = true
-		ch.conn = true
 	}
 	for _, d := range b.Deltas {
 		switch d.Kind {
@@ -152,8 +146,8 @@ func (s *clusterState) apply(b kube.Batch, now time.Time) changes {
 	// Events after pods: an event draws on its pod's timeline, and the
 	// first batch may list an event before the pod it is about.
 	for _, d := range b.Deltas {
-		if d.Kind == kube.KindEvent && s.applyEvent(d, now) {
-			ch.marks = true
+		if d.Kind == kube.KindEvent {
+			s.applyEvent(d, now)
 		}
 	}
 	// Prune only what this batch touched; pruneAll sweeps the rest now and
@@ -347,26 +341,27 @@ func readyTransition(pod *corev1.Pod, now time.Time) time.Time {
 }
 
 // applyEvent stores an event and draws probe failures and kills on the
-// involved pod's timeline; it reports whether it drew.
-func (s *clusterState) applyEvent(d kube.Delta, now time.Time) bool {
+// involved pod's timeline (rows know their history changed by its
+// version, history.ver).
+func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 	if d.Type == kube.Deleted {
 		delete(s.events, d.Key)
 		delete(s.eventCounts, d.Key)
-		return false
+		return
 	}
 	ev, ok := d.Obj.(*corev1.Event)
 	if !ok {
-		return false
+		return
 	}
 	s.events[d.Key] = ev
 	count := kube.EventCount(ev)
 	prev, seen := s.eventCounts[d.Key]
 	s.eventCounts[d.Key] = count
 	if seen && count <= prev {
-		return false
+		return
 	}
 	if ev.InvolvedObject.Kind != "Pod" {
-		return false
+		return
 	}
 	var k markKind
 	// Reasons as the kubelet records them: pkg/kubelet/events/event.go
@@ -377,7 +372,7 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) bool {
 	case "Killing":
 		k = markKilled
 	default:
-		return false
+		return
 	}
 	at := kube.EventTime(ev)
 	if at.IsZero() || at.After(now) {
@@ -387,10 +382,9 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) bool {
 	h := s.hist[key]
 	if h == nil {
 		s.addPending(key, pendingMark{uid: ev.InvolvedObject.UID, at: at, kind: k}, now)
-		return false
+		return
 	}
 	h.add(at, k)
-	return true
 }
 
 // desired is the sum of the Deployments' spec.replicas (nil means 1, the
