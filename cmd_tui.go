@@ -64,14 +64,10 @@ The screen belongs to the dashboard: logs, including client-go's, go to
 				if err := w.Start(ctx); err != nil {
 					return fmt.Errorf("watch: %w", err)
 				}
-				ctxName := cc.Context
-				if ctxName == "" { // no kubeconfig: the pod's own service account
-					ctxName = "in-cluster"
-				}
 				return tui.Run(ctx, tui.Options{
 					Source:             w,
 					Actions:            actions,
-					Context:            ctxName,
+					Context:            cc.Context, // "": in-cluster, which the header names
 					Namespace:          cc.Namespace,
 					Selector:           cc.Selector,
 					DefaultResolveHost: *host,

@@ -28,7 +28,8 @@ type Options struct {
 	Actions kube.Actions
 
 	// Context, Namespace and Selector are shown in the header as given
-	// ("" namespace means all namespaces).
+	// ("" context is the in-cluster config, "" namespace means all
+	// namespaces).
 	Context, Namespace, Selector string
 
 	// DefaultResolveHost pre-fills the resolve prompt; when empty the
