@@ -35,8 +35,9 @@ import (
 // TestValidationMatchesAPIServer holds the two side by side.
 //
 // What is left out is what the lab neither reads nor could run: volumes,
-// resources, security contexts, affinity, init and ephemeral containers'
-// own rules, lifecycle hooks, dual-stack and load-balancer fields.
+// resources, security contexts, affinity, ephemeral containers, a
+// container's restartPolicy and restart rules, lifecycle hooks, dual-stack
+// and load-balancer fields.
 
 var (
 	metaPath = field.NewPath("metadata")
@@ -96,9 +97,15 @@ func validate(obj, old runtime.Object) error {
 		if g := o.Spec.TerminationGracePeriodSeconds; g != nil {
 			errs = append(errs, apivalidation.ValidateNonnegativeField(*g, specPath.Child("terminationGracePeriodSeconds"))...)
 		}
-		for i, c := range o.Spec.Containers {
-			if len(c.Image) != len(strings.TrimSpace(c.Image)) {
-				errs = append(errs, field.Invalid(specPath.Child("containers").Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
+		// validateContainersOnlyForPod.
+		for _, l := range []struct {
+			cs   []corev1.Container
+			name string
+		}{{o.Spec.Containers, "containers"}, {o.Spec.InitContainers, "initContainers"}} {
+			for i, c := range l.cs {
+				if len(c.Image) != len(strings.TrimSpace(c.Image)) {
+					errs = append(errs, field.Invalid(specPath.Child(l.name).Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
+				}
 			}
 		}
 	case *corev1.Service:
@@ -284,6 +291,7 @@ func validatePodSpec(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(p.Child("terminationGracePeriodSeconds"), ""))
 	}
 	errs = append(errs, validateContainers(spec.Containers, spec.TerminationGracePeriodSeconds, p.Child("containers"))...)
+	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, spec.TerminationGracePeriodSeconds, p.Child("initContainers"))...)
 	switch spec.RestartPolicy {
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
 	case "":
@@ -320,42 +328,91 @@ func validateContainers(cs []corev1.Container, grace *int64, p *field.Path) fiel
 	for i := range cs {
 		c := &cs[i]
 		cp := p.Index(i)
-		if len(c.Name) == 0 {
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-		} else {
-			errs = append(errs, dns1123Label(c.Name, cp.Child("name"))...)
-		}
-		if len(c.Image) == 0 {
-			errs = append(errs, field.Required(cp.Child("image"), ""))
-		}
-		switch c.TerminationMessagePolicy {
-		case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
-		case "":
-			errs = append(errs, field.Required(cp.Child("terminationMessagePolicy"), ""))
-		default:
-			errs = append(errs, field.NotSupported(cp.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
-				[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
-		}
-		errs = append(errs, validateContainerPorts(c.Ports, cp.Child("ports"))...)
-		errs = append(errs, validateEnv(c.Env, cp.Child("env"))...)
-		switch c.ImagePullPolicy {
-		case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-		case "":
-			errs = append(errs, field.Required(cp.Child("imagePullPolicy"), ""))
-		default:
-			errs = append(errs, field.NotSupported(cp.Child("imagePullPolicy"), c.ImagePullPolicy,
-				[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
-		}
+		errs = append(errs, validateContainerCommon(c, cp)...)
 		if names.Has(c.Name) {
 			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
 		} else {
 			names.Insert(c.Name)
 		}
-		errs = append(errs, validateProbe(c.LivenessProbe, grace, cp.Child("livenessProbe"), probeLiveness)...)
-		errs = append(errs, validateProbe(c.ReadinessProbe, grace, cp.Child("readinessProbe"), probeReadiness)...)
-		errs = append(errs, validateProbe(c.StartupProbe, grace, cp.Child("startupProbe"), probeStartup)...)
+		errs = append(errs, validateProbes(c, grace, cp)...)
 	}
 	return errs
+}
+
+// validateInitContainers is validateInitContainers: the checks of every
+// container, names unique among init and regular containers together, and
+// probes only on a sidecar (restartPolicy Always). The lab runs init
+// containers, so a manifest the apiserver refuses must not run here.
+func validateInitContainers(cs, regular []corev1.Container, grace *int64, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for _, c := range regular {
+		names.Insert(c.Name)
+	}
+	const forbidden = "may not be set for init containers without restartPolicy=Always"
+	for i := range cs {
+		c := &cs[i]
+		cp := p.Index(i)
+		errs = append(errs, validateContainerCommon(c, cp)...)
+		if names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		} else if len(c.Name) > 0 {
+			names.Insert(c.Name)
+		}
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			errs = append(errs, validateProbes(c, grace, cp)...)
+			continue
+		}
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{{c.Lifecycle != nil, "lifecycle"}, {c.LivenessProbe != nil, "livenessProbe"},
+			{c.ReadinessProbe != nil, "readinessProbe"}, {c.StartupProbe != nil, "startupProbe"}} {
+			if f.set {
+				errs = append(errs, field.Forbidden(cp.Child(f.name), forbidden))
+			}
+		}
+	}
+	return errs
+}
+
+// validateContainerCommon is validateContainerCommon, for the fields the
+// lab checks.
+func validateContainerCommon(c *corev1.Container, cp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(c.Name) == 0 {
+		errs = append(errs, field.Required(cp.Child("name"), ""))
+	} else {
+		errs = append(errs, dns1123Label(c.Name, cp.Child("name"))...)
+	}
+	if len(c.Image) == 0 {
+		errs = append(errs, field.Required(cp.Child("image"), ""))
+	}
+	switch c.TerminationMessagePolicy {
+	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+	case "":
+		errs = append(errs, field.Required(cp.Child("terminationMessagePolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(cp.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
+			[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
+	}
+	errs = append(errs, validateContainerPorts(c.Ports, cp.Child("ports"))...)
+	errs = append(errs, validateEnv(c.Env, cp.Child("env"))...)
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	case "":
+		errs = append(errs, field.Required(cp.Child("imagePullPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(cp.Child("imagePullPolicy"), c.ImagePullPolicy,
+			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
+	}
+	return errs
+}
+
+func validateProbes(c *corev1.Container, grace *int64, cp *field.Path) field.ErrorList {
+	errs := validateProbe(c.LivenessProbe, grace, cp.Child("livenessProbe"), probeLiveness)
+	errs = append(errs, validateProbe(c.ReadinessProbe, grace, cp.Child("readinessProbe"), probeReadiness)...)
+	return append(errs, validateProbe(c.StartupProbe, grace, cp.Child("startupProbe"), probeStartup)...)
 }
 
 func dns1123Label(v string, p *field.Path) field.ErrorList {

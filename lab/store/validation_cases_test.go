@@ -49,6 +49,30 @@ type containerCase struct {
 const nonNegative = "must be greater than or equal to 0"
 
 var containerCases = []containerCase{
+	{"init container named as a container", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Name: "prober-foo", Image: demo.Image, Command: []string{"sleep", "1"}}}
+	}, []string{`$S.initContainers[0].name: Duplicate value: "prober-foo"`}},
+	{"init container without a name or image", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Command: []string{"sleep", "1"}}}
+	}, []string{"$S.initContainers[0].name: Required value", "$S.initContainers[0].image: Required value"}},
+	{"init container with probes", func(s *corev1.PodSpec) {
+		c := s.Containers[0].DeepCopy()
+		c.Name = "wait"
+		s.InitContainers = []corev1.Container{*c}
+	}, []string{
+		"$S.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+		"$S.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+	}},
+	{"sidecar with a negative probe field", func(s *corev1.PodSpec) {
+		c := s.Containers[0].DeepCopy()
+		c.Name = "side"
+		c.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+		c.LivenessProbe.PeriodSeconds = -1
+		s.InitContainers = []corev1.Container{*c}
+	}, []string{"$S.initContainers[0].livenessProbe.periodSeconds: Invalid value: -1: " + nonNegative}},
+	{"init container is fine", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Name: "wait", Image: demo.Image, Command: []string{"sleep", "1"}}}
+	}, nil},
 	{"liveness periodSeconds negative", func(s *corev1.PodSpec) { s.Containers[0].LivenessProbe.PeriodSeconds = -1 },
 		[]string{"$S.containers[0].livenessProbe.periodSeconds: Invalid value: -1: " + nonNegative}},
 	{"readiness initialDelaySeconds negative", func(s *corev1.PodSpec) { s.Containers[0].ReadinessProbe.InitialDelaySeconds = -5 },
@@ -239,6 +263,9 @@ func validationCases() []validationCase {
 			want: []string{`metadata.name: Invalid value: "prober-foo-": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}},
 		{name: "Pod image with a trailing space", pod: func(p *corev1.Pod) { p.Spec.Containers[0].Image += " " },
 			want: []string{`spec.containers[0].image: Invalid value: "` + demo.Image + ` ": must not have leading or trailing whitespace`}},
+		{name: "Pod init container image with a trailing space", pod: func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "wait", Image: demo.Image + " ", Command: []string{"true"}}}
+		}, want: []string{`spec.initContainers[0].image: Invalid value: "` + demo.Image + ` ": must not have leading or trailing whitespace`}},
 		{name: "Pod negative terminationGracePeriodSeconds is taken as 1", pod: func(p *corev1.Pod) {
 			p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](-5)
 		}},
