@@ -226,7 +226,7 @@ func (s *clusterState) addPending(key string, pm pendingMark, now time.Time) {
 // timeline.
 func (s *clusterState) replayPending(key string, pod *corev1.Pod, h *history) {
 	for _, pm := range s.pending[key] {
-		if pm.uid != "" && pod.UID != "" && pm.uid != pod.UID {
+		if !sameUID(pm.uid, pod.UID) {
 			continue
 		}
 		h.add(pm.at, pm.kind)
@@ -379,13 +379,19 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 		at = now
 	}
 	key := ev.InvolvedObject.Namespace + "/" + ev.InvolvedObject.Name
-	h := s.hist[key]
-	if h == nil {
+	h, row := s.hist[key], s.pods[key]
+	if h == nil || row == nil || !sameUID(ev.InvolvedObject.UID, row.pod.UID) {
+		// Its pod is not here yet, or the one here is another pod of that
+		// name (an earlier or a later one): it waits for its own.
 		s.addPending(key, pendingMark{uid: ev.InvolvedObject.UID, at: at, kind: k}, now)
 		return
 	}
 	h.add(at, k)
 }
+
+// sameUID says whether two references to a pod of one name can be the same
+// pod: a missing UID (an event without one, a test's pod) does not tell.
+func sameUID(a, b types.UID) bool { return a == "" || b == "" || a == b }
 
 // desired is the sum of the Deployments' spec.replicas (nil means 1, the
 // API default from pkg/apis/apps/v1/defaults.go).

@@ -747,3 +747,34 @@ func TestPendingMarksAreBounded(t *testing.T) {
 		t.Fatalf("%d pods keep marks older than the timeline window", n)
 	}
 }
+
+// TestEventAboutAnEarlierPodOfTheSameName: a pod deleted and created again
+// under its name (a StatefulSet's, a bare pod applied again) is a new pod;
+// the kill of the old one, whose event often comes after the new pod, is
+// not drawn on the new one's timeline, whether the new pod came before the
+// event or after it.
+func TestEventAboutAnEarlierPodOfTheSameName(t *testing.T) {
+	newPod := pod("web-0", t0.Add(-5*time.Second))
+	newPod.UID = "uid-new"
+	kill := event("ev-kill", "web-0", "Normal", "Killing", "Stopping container prober-foo", 1, t0.Add(-2*time.Second))
+	kill.Obj.(*corev1.Event).InvolvedObject.UID = "uid-old"
+	for _, tc := range []struct {
+		name    string
+		batches []kube.Batch
+	}{
+		{"pod first", []kube.Batch{{Deltas: []kube.Delta{podDelta(newPod)}}, {Deltas: []kube.Delta{kill}}}},
+		{"event first", []kube.Batch{{Deltas: []kube.Delta{kill}}, {Deltas: []kube.Delta{podDelta(newPod)}}}},
+		{"one batch", []kube.Batch{{Deltas: []kube.Delta{kill, podDelta(newPod)}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newTestModel(t, 160, 48, append([]kube.Batch{seedBatch()}, tc.batches...)...)
+			h := m.state.hist["default/web-0"]
+			if h == nil {
+				t.Fatal("no timeline for web-0")
+			}
+			if len(h.marks) != 0 {
+				t.Fatalf("the old pod's kill is on the new pod's timeline: %+v", h.marks)
+			}
+		})
+	}
+}
