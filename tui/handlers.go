@@ -248,8 +248,8 @@ const (
 // handleTick moves the clock. Only what reads differently now is redrawn:
 // rows whose AGE, "(5m ago)", change marker or timeline strip changed (each
 // row knows when it does, see clock.go); when nothing on screen changed,
-// View hands back the same frame without building it, and Bubble Tea's
-// renderer writes nothing for an unchanged frame.
+// View hands back the same frame without building it, and the screen
+// (screen.go) writes nothing for an unchanged frame.
 func (m *model) handleTick(t tickMsg) tea.Cmd {
 	if t.gen != m.tickGen {
 		return nil // replaced by a sooner tick, which is pending

@@ -21,8 +21,8 @@ package tui
 // restoreTerminalState, handleResize): raw mode and its restoration, the
 // alternate screen, hiding the cursor, bracketed paste, mouse reporting,
 // and the window size (first size and SIGWINCH). terminal does those
-// here. Bubble Tea still reads and parses the keys, and still turns
-// SIGINT and SIGTERM into a quit.
+// here. Bubble Tea still reads and parses the keys; SIGINT and SIGTERM
+// end Run's context instead of going through Bubble Tea (see Run).
 
 import (
 	"bytes"
