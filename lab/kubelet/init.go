@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -30,8 +31,8 @@ import (
 //	exit N             exit N at once
 //	sleep N; exit M    (or &&, or on two lines) wait N, then exit M; true and false may end it too
 //
-// each as the command and args or as a script of "sh -c" (or /bin/sh,
-// bash). Any other command is not run: the container runs as if it had none,
+// each as the command and args or as a script of "sh -c" (or bash, ash,
+// dash; a program may be named by its path, /bin/sleep). Any other command is not run: the container runs as if it had none,
 // and a Warning event (reason commandNotRunReason) says so.
 
 // initProgram is what a translated command does: wait, then exit.
@@ -64,12 +65,16 @@ func translateCommand(c *corev1.Container) (prog initProgram, ok, unsupported bo
 }
 
 func isShell(arg0 string) bool {
-	switch arg0 {
-	case "sh", "/bin/sh", "bash", "/bin/bash", "/usr/bin/bash", "/bin/ash", "ash":
+	switch program(arg0) {
+	case "sh", "bash", "ash", "dash":
 		return true
 	}
 	return false
 }
+
+// program is the program arg0 runs: the same whether named by its path
+// (/bin/sleep) or found on PATH (sleep).
+func program(arg0 string) string { return path.Base(arg0) }
 
 // translateScript splits a script of at most two steps on newlines (a
 // YAML block scalar's lines), ";" and "&&".
@@ -126,16 +131,18 @@ func translateSteps(steps [][]string) (initProgram, bool) {
 		return prog, false
 	}
 	for i, s := range steps {
-		switch {
-		case s[0] == "sleep" && len(s) == 2 && i == 0:
+		// exit is the shell's own, never a program: it is not looked
+		// up by path.
+		switch name := program(s[0]); {
+		case name == "sleep" && len(s) == 2 && i == 0:
 			secs, ok := parseSleep(s[1])
 			if !ok {
 				return prog, false
 			}
 			prog.wait = secs
-		case s[0] == "true" && len(s) == 1 && i == len(steps)-1:
+		case name == "true" && len(s) == 1 && i == len(steps)-1:
 			prog.exit = 0
-		case s[0] == "false" && len(s) == 1 && i == len(steps)-1:
+		case name == "false" && len(s) == 1 && i == len(steps)-1:
 			prog.exit = 1
 		case s[0] == "exit" && len(s) <= 2 && i == len(steps)-1:
 			if len(s) == 2 {

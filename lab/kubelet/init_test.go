@@ -437,6 +437,12 @@ func TestTranslateCommand(t *testing.T) {
 		{[]string{"sh", "-c"}, []string{"sleep 3\nexit 2\n"}, initProgram{"3", 2}, true, false},
 		{[]string{"sh", "-c"}, []string{"\nsleep 3\n\nfalse\n"}, initProgram{"3", 1}, true, false},
 		{[]string{"sh", "-c"}, []string{"sleep 3\nexit 1\nsleep 3"}, initProgram{}, false, true},
+		// A program named by its path is the same program.
+		{[]string{"/bin/sleep", "5"}, nil, initProgram{"5", 0}, true, false},
+		{[]string{"/usr/bin/false"}, nil, initProgram{"0", 1}, true, false},
+		{[]string{"/bin/dash", "-c", "/bin/sleep 2; /bin/true"}, nil, initProgram{"2", 0}, true, false},
+		{[]string{"/usr/bin/sh", "-c", "exit 3"}, nil, initProgram{"0", 3}, true, false},
+		{[]string{"/opt/exit", "3"}, nil, initProgram{}, false, true}, // exit is a shell builtin, not a program
 		{[]string{"sleep", "infinity"}, nil, initProgram{}, false, true},
 		{[]string{"sleep", "-1"}, nil, initProgram{}, false, true},
 		{[]string{"sleep", "100000"}, nil, initProgram{}, false, true},
