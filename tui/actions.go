@@ -82,7 +82,6 @@ func (m *model) openDetail() tea.Cmd {
 	}
 	m.detail.open(r.key)
 	m.setFocus(focusDetail)
-	m.detail.rebuild(r, m.now())
 	t := m.target(r)
 	return m.run(r.key, func(ctx context.Context, a kube.Actions) kube.Result { return a.Info(ctx, t) })
 }
@@ -94,7 +93,7 @@ func (m *model) refreshInfo() tea.Cmd {
 		return m.noPod("info")
 	}
 	m.detail.info = nil
-	m.detail.rebuild(r, m.now())
+	m.detail.stale = true
 	t := m.target(r)
 	return m.run(r.key, func(ctx context.Context, a kube.Actions) kube.Result { return a.Info(ctx, t) })
 }

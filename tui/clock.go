@@ -129,7 +129,5 @@ func (m *model) clockWentBack(now time.Time) {
 	m.pods.layout++
 	m.timeline.layout++
 	m.events.cache = ""
-	if m.focus == focusDetail {
-		m.detail.rebuild(m.state.pods[m.detail.key], now)
-	}
+	m.detail.stale = true
 }

@@ -27,13 +27,19 @@ type detailPane struct {
 	// expiry is when one of the shown "ago" times next reads differently
 	// (zero: none is shown); the clock tick rebuilds the view then.
 	expiry time.Time
+	// stale: the pod, its /info answer, the width or the clock changed
+	// since the view was built; it is rebuilt when it is next drawn.
+	stale bool
 }
 
 func newDetailPane(st *styles, keys *keyMap) detailPane {
 	return detailPane{st: st, keys: keys}
 }
 
-func (d *detailPane) SetSize(w, h int) { d.scroll.setSize(w, max(h-1, 0)) }
+func (d *detailPane) SetSize(w, h int) {
+	d.scroll.setSize(w, max(h-1, 0))
+	d.stale = true // the probe timings are wrapped to the width
+}
 
 func (d *detailPane) ShortHelp() []key.Binding {
 	k := d.keys
@@ -44,6 +50,7 @@ func (d *detailPane) open(podKey string) {
 	d.key = podKey
 	d.info = nil
 	d.scroll.top()
+	d.stale = true
 }
 
 func (d *detailPane) Update(msg tea.KeyMsg) {
@@ -54,10 +61,11 @@ func (d *detailPane) View() string {
 	return d.scroll.titled(d.st.Header.Render("POD "+sanitize(d.key)) + "  (esc to go back)")
 }
 
-// rebuild formats the pod; called on open, when the pod changes, when
-// /info arrives and on clock ticks (times are shown as "ago").
+// rebuild formats the pod; View calls it when the view is stale (opened,
+// the pod changed, /info answered, a resize) or one of its "ago" times
+// reads differently.
 func (d *detailPane) rebuild(row *podRow, now time.Time) {
-	d.expiry = time.Time{}
+	d.expiry, d.stale = time.Time{}, false
 	if row == nil {
 		d.scroll.setLines([]string{"  the pod is gone"})
 		return

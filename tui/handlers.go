@@ -42,10 +42,6 @@ func (m *model) layout() {
 	m.output.SetSize(m.w, lowerH)
 	m.rollout.SetSize(m.w, lowerH)
 	m.detail.SetSize(m.w, m.bodyH)
-	if m.focus == focusDetail {
-		// Its probe lines are wrapped to the width.
-		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
-	}
 	m.prompt.SetSize(m.w, 1)
 	m.rollout.rebuild(m.state)
 }
@@ -220,8 +216,8 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	if ch.rollout { // endpoints come from slices, not from pods
 		m.rollout.rebuild(m.state)
 	}
-	if m.focus == focusDetail && ch.podKeys[m.detail.key] {
-		m.detail.rebuild(m.state.pods[m.detail.key], now)
+	if ch.podKeys[m.detail.key] {
+		m.detail.stale = true
 	}
 	m.prune(now)
 	return waitBatch(m.ctx, m.opts.Source)
@@ -301,7 +297,7 @@ func (m *model) handleResult(msg resultMsg) tea.Cmd {
 	m.output.add(m.now(), r)
 	if msg.detail != "" && msg.detail == m.detail.key {
 		m.detail.info = &r
-		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+		m.detail.stale = true
 	}
 	// After an apply the interesting thing is the rollout it starts.
 	if r.Action == "apply" && r.OK() && m.focus == focusPods {

@@ -50,7 +50,7 @@ func (m *model) render(now time.Time) (string, time.Time) {
 	case m.focus == focusHelp:
 		b.WriteString(m.helpView())
 	case m.focus == focusDetail:
-		if due(m.detail.expiry, now) { // its "ago" times moved on
+		if m.detail.stale || due(m.detail.expiry, now) { // or its "ago" times moved on
 			m.detail.rebuild(m.state.pods[m.detail.key], now)
 		}
 		b.WriteString(m.detail.View())
