@@ -1,6 +1,10 @@
 package tui
 
-import "time"
+import (
+	"time"
+
+	"github.com/proberctl/proberctl/kube"
+)
 
 // The dashboard's text depends on the clock in a few places only: AGE and
 // "N (5m ago)" in the pods table, the "ago" times of the detail view and the
@@ -71,6 +75,17 @@ func sinceExpiry(t, now time.Time) time.Time {
 		unit = year
 	}
 	return t.Add((d/unit + 1) * unit)
+}
+
+// columnsExpiry is when the columns kube.PodStatus computed against now
+// that follow the clock, AGE and the "(5m ago)" of RESTARTS, next read
+// differently. The table and the detail view both show them.
+func columnsExpiry(c kube.PodColumns, now time.Time) time.Time {
+	e := sinceExpiry(c.Created, now)
+	if c.RestartCount != 0 && !c.LastRestart.IsZero() { // "N (X ago)", kube/status.go
+		e = earlier(e, sinceExpiry(c.LastRestart, now))
+	}
+	return e
 }
 
 // stripExpiry is the first moment after now at which h.strip(·, window,

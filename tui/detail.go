@@ -74,10 +74,7 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	clk := &agoClock{now: now}
 	defer func() { d.expiry = clk.next }()
 	c := kube.PodStatus(pod, now)
-	clk.follow(c.Created)
-	if c.RestartCount != 0 && !c.LastRestart.IsZero() { // "N (X ago)"
-		clk.follow(c.LastRestart)
-	}
+	clk.next = columnsExpiry(c, now)
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	add("status %s   ready %s   restarts %s   age %s", c.Status, c.Ready, c.Restarts, c.Age)
@@ -246,15 +243,12 @@ func probeText(p *corev1.Probe) (handler, timing string) {
 // one of them reads differently.
 type agoClock struct{ now, next time.Time }
 
-// follow notes a time shown as an age elsewhere (kube.PodStatus's columns).
-func (c *agoClock) follow(t time.Time) { c.next = earlier(c.next, sinceExpiry(t, c.now)) }
-
 // stamp shows a time both absolute and relative.
 func (c *agoClock) stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	c.follow(t)
+	c.next = earlier(c.next, sinceExpiry(t, c.now))
 	return fmt.Sprintf("%s (%s ago)", t.Local().Format("15:04:05"), since(t, c.now))
 }
 

@@ -533,10 +533,7 @@ func (p *podsPane) row(r *podRow, selected bool, now time.Time) string {
 func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) (string, time.Time) {
 	// AGE and "(5m ago)" move with the clock: recompute at render time.
 	c := kube.PodStatus(r.pod, now)
-	expiry := sinceExpiry(c.Created, now)
-	if c.RestartCount != 0 && !c.LastRestart.IsZero() { // kube.PodStatus shows "N (X ago)"
-		expiry = earlier(expiry, sinceExpiry(c.LastRestart, now))
-	}
+	expiry := columnsExpiry(c, now)
 	var b strings.Builder
 	b.Grow(p.w + 32)
 	if selected {
