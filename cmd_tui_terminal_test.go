@@ -49,7 +49,7 @@ func TestDashboardOnRealTerminal(t *testing.T) {
 		env        []string
 		colour     bool
 		start, end size
-		quit       string // typed to quit; "SIGTERM" sends it instead
+		quit       string // typed to quit; "SIGTERM" or "SIGHUP" sends that signal instead
 	}{
 		{name: "colour, 80x24 grown to 120x40, q", colour: true, start: size{80, 24}, end: size{120, 40}, quit: "q"},
 		// Shrinking leaves the old frame's right part and bottom rows on a
@@ -57,6 +57,9 @@ func TestDashboardOnRealTerminal(t *testing.T) {
 		{name: "NO_COLOR, 160x48 shrunk to 80x24, ctrl+c", env: []string{"NO_COLOR=1"}, start: size{160, 48}, end: size{80, 24}, quit: "\x03"},
 		// kill PID from another terminal: the terminal must come back too.
 		{name: "colour, 120x40 grown to 160x48, SIGTERM", colour: true, start: size{120, 40}, end: size{160, 48}, quit: "SIGTERM"},
+		// The terminal window closed (its emulator sends SIGHUP): the lab
+		// stops its pods and leaves as on SIGTERM.
+		{name: "NO_COLOR, 100x30 grown to 120x40, SIGHUP", env: []string{"NO_COLOR=1"}, start: size{100, 30}, end: size{120, 40}, quit: "SIGHUP"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,9 +177,12 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 		return layout(w2)(l) == nil
 	})
 
-	if quit == "SIGTERM" {
+	switch quit {
+	case "SIGTERM":
 		err = cmd.Process.Signal(syscall.SIGTERM)
-	} else {
+	case "SIGHUP":
+		err = cmd.Process.Signal(syscall.SIGHUP)
+	default:
 		_, err = ptmx.Write([]byte(quit))
 	}
 	if err != nil {
@@ -184,8 +190,8 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 	}
 	select {
 	case err := <-exited:
-		// Exit status 0 on a signal too: the dashboard takes SIGTERM as a
-		// way to leave, it does not die of it.
+		// Exit status 0 on a signal too: the dashboard takes SIGTERM and
+		// SIGHUP as a way to leave, it does not die of them.
 		if err != nil {
 			t.Fatalf("proberctl lab after %q: %v (want exit status 0)", quit, err)
 		}

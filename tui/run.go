@@ -80,13 +80,14 @@ func Run(ctx context.Context, opts Options) error {
 	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	color := os.Getenv("NO_COLOR") == ""
 
-	// SIGINT and SIGTERM end the context, and Bubble Tea's own handler for
-	// them is off (newProgram): in v1.3.10 it sends its quit message
-	// without watching the context (tea.go handleSignals), so when the
+	// SIGINT, SIGTERM and SIGHUP (the terminal closed) end the context,
+	// and Bubble Tea's own handler for them is off (newProgram): in
+	// v1.3.10 it sends its quit message without watching the context
+	// (tea.go handleSignals), so when the
 	// context ends on the same signal (main cancels it) and the event loop
 	// leaves first, the send blocks for ever and Run waits for it: the
 	// dashboard hung on kill, alternate screen and raw mode still on.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
