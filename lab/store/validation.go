@@ -35,9 +35,8 @@ import (
 // TestValidationMatchesAPIServer holds the two side by side.
 //
 // What is left out is what the lab neither reads nor could run: volumes,
-// resources, security contexts, affinity, ephemeral containers, a
-// container's restartPolicy and restart rules, lifecycle hooks, dual-stack
-// and load-balancer fields.
+// resources, security contexts, affinity, ephemeral containers, lifecycle
+// hooks, dual-stack and load-balancer fields.
 
 var (
 	metaPath = field.NewPath("metadata")
@@ -335,6 +334,7 @@ func validateContainers(cs []corev1.Container, grace *int64, p *field.Path) fiel
 			names.Insert(c.Name)
 		}
 		errs = append(errs, validateProbes(c, grace, cp)...)
+		errs = append(errs, validateContainerRestartPolicy(c, cp)...)
 	}
 	return errs
 }
@@ -354,6 +354,10 @@ func validateInitContainers(cs, regular []corev1.Container, grace *int64, p *fie
 		c := &cs[i]
 		cp := p.Index(i)
 		errs = append(errs, validateContainerCommon(c, cp)...)
+		// validateInitContainerRestartPolicy with ContainerRestartRules
+		// and RestartAllContainersOnContainerExits (both beta, on in
+		// 1.37): the same rules as any container, sidecars included.
+		errs = append(errs, validateContainerRestartPolicy(c, cp)...)
 		if names.Has(c.Name) {
 			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
 		} else if len(c.Name) > 0 {
@@ -405,6 +409,54 @@ func validateContainerCommon(c *corev1.Container, cp *field.Path) field.ErrorLis
 	default:
 		errs = append(errs, field.NotSupported(cp.Child("imagePullPolicy"), c.ImagePullPolicy,
 			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
+	}
+	return errs
+}
+
+// validateContainerRestartPolicy is validateContainerRestartPolicy: a
+// container's own restartPolicy and its restart rules (ContainerRestartRules),
+// with the RestartAllContainers action of RestartAllContainersOnContainerExits.
+func validateContainerRestartPolicy(c *corev1.Container, cp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	policyPath := cp.Child("restartPolicy")
+	switch {
+	case c.RestartPolicy == nil && len(c.RestartPolicyRules) == 0:
+		return nil
+	case c.RestartPolicy == nil:
+		errs = append(errs, field.Required(policyPath, "must specify restartPolicy when restart rules are used"))
+	default:
+		switch *c.RestartPolicy {
+		case corev1.ContainerRestartPolicyAlways, corev1.ContainerRestartPolicyNever, corev1.ContainerRestartPolicyOnFailure:
+		default:
+			errs = append(errs, field.NotSupported(policyPath, *c.RestartPolicy, []corev1.ContainerRestartPolicy{
+				corev1.ContainerRestartPolicyAlways, corev1.ContainerRestartPolicyNever, corev1.ContainerRestartPolicyOnFailure}))
+		}
+	}
+	rulesPath := cp.Child("restartPolicyRules")
+	if len(c.RestartPolicyRules) > 20 {
+		errs = append(errs, field.TooMany(rulesPath, len(c.RestartPolicyRules), 20))
+	}
+	for i, r := range c.RestartPolicyRules {
+		rp := rulesPath.Index(i)
+		switch r.Action {
+		case corev1.ContainerRestartRuleActionRestart, corev1.ContainerRestartRuleActionRestartAllContainers:
+		default:
+			errs = append(errs, field.NotSupported(rp.Child("action"), r.Action, []corev1.ContainerRestartRuleAction{
+				corev1.ContainerRestartRuleActionRestart, corev1.ContainerRestartRuleActionRestartAllContainers}))
+		}
+		if r.ExitCodes == nil {
+			errs = append(errs, field.Required(rp.Child("exitCodes"), "must be specified"))
+			continue
+		}
+		switch r.ExitCodes.Operator {
+		case corev1.ContainerRestartRuleOnExitCodesOpIn, corev1.ContainerRestartRuleOnExitCodesOpNotIn:
+		default:
+			errs = append(errs, field.NotSupported(rp.Child("exitCodes", "operator"), r.ExitCodes.Operator, []corev1.ContainerRestartRuleOnExitCodesOperator{
+				corev1.ContainerRestartRuleOnExitCodesOpIn, corev1.ContainerRestartRuleOnExitCodesOpNotIn}))
+		}
+		if len(r.ExitCodes.Values) > 255 {
+			errs = append(errs, field.TooMany(rp.Child("exitCodes", "values"), len(r.ExitCodes.Values), 255))
+		}
 	}
 	return errs
 }

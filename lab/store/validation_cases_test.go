@@ -70,6 +70,26 @@ var containerCases = []containerCase{
 		c.LivenessProbe.PeriodSeconds = -1
 		s.InitContainers = []corev1.Container{*c}
 	}, []string{"$S.initContainers[0].livenessProbe.periodSeconds: Invalid value: -1: " + nonNegative}},
+	{"init container restartPolicy unsupported", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Name: "wait", Image: demo.Image, RestartPolicy: ptr.To[corev1.ContainerRestartPolicy]("Sometimes")}}
+	}, []string{`$S.initContainers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`}},
+	{"container restartPolicy unsupported", func(s *corev1.PodSpec) {
+		s.Containers[0].RestartPolicy = ptr.To[corev1.ContainerRestartPolicy]("Sometimes")
+	}, []string{`$S.containers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`}},
+	{"init container restart rules without a restartPolicy", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Name: "wait", Image: demo.Image, RestartPolicyRules: []corev1.ContainerRestartRule{{
+			Action: "Restart", ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: []int32{42}}}}}}
+	}, []string{"$S.initContainers[0].restartPolicy: Required value: must specify restartPolicy when restart rules are used"}},
+	{"container restart rule action unsupported", func(s *corev1.PodSpec) {
+		s.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
+		s.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Reboot",
+			ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: []int32{42}}}}
+	}, []string{`$S.containers[0].restartPolicyRules[0].action: Unsupported value: "Reboot": supported values: "Restart", "RestartAllContainers"`}},
+	{"sidecar with restart rules is fine", func(s *corev1.PodSpec) {
+		s.InitContainers = []corev1.Container{{Name: "side", Image: demo.Image, RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+			RestartPolicyRules: []corev1.ContainerRestartRule{{Action: "RestartAllContainers",
+				ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: []int32{42}}}}}}
+	}, nil},
 	{"init container is fine", func(s *corev1.PodSpec) {
 		s.InitContainers = []corev1.Container{{Name: "wait", Image: demo.Image, Command: []string{"sleep", "1"}}}
 	}, nil},
