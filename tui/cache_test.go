@@ -8,7 +8,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/proberctl/proberctl/kube"
@@ -65,12 +64,7 @@ func TestCachedFrameMatchesFreshEverywhere(t *testing.T) {
 						p := pods[rng.IntN(len(pods))].DeepCopy()
 						switch rng.IntN(6) {
 						case 0:
-							p.Status.ContainerStatuses[0].Ready = !p.Status.ContainerStatuses[0].Ready
-							st := corev1.ConditionFalse
-							if p.Status.ContainerStatuses[0].Ready {
-								st = corev1.ConditionTrue
-							}
-							setCond(p, corev1.PodReady, st, c.now)
+							toggleReady(p, c.now)
 						case 1:
 							restarts(int32(1+rng.IntN(9)), c.now.Add(-time.Duration(rng.IntN(60))*time.Second))(p)
 						case 2: // gone

@@ -276,6 +276,18 @@ func uncachedView(m *model) string {
 	return m.View()
 }
 
+// toggleReady flips the pod's one container between ready and not, with
+// the Ready condition turning at now, as a kubelet's status update would.
+func toggleReady(p *corev1.Pod, now time.Time) {
+	cs := &p.Status.ContainerStatuses[0]
+	cs.Ready = !cs.Ready
+	st := corev1.ConditionFalse
+	if cs.Ready {
+		st = corev1.ConditionTrue
+	}
+	setCond(p, corev1.PodReady, st, now)
+}
+
 // TestCachedFrameMatchesFresh runs random keys, batches, resizes and clock
 // ticks and checks after each that the frame built from the caches is the
 // frame drawn from scratch.
@@ -303,12 +315,7 @@ func TestCachedFrameMatchesFresh(t *testing.T) {
 				p := pods[rng.IntN(len(pods))].DeepCopy()
 				switch rng.IntN(3) {
 				case 0:
-					p.Status.ContainerStatuses[0].Ready = !p.Status.ContainerStatuses[0].Ready
-					st := corev1.ConditionFalse
-					if p.Status.ContainerStatuses[0].Ready {
-						st = corev1.ConditionTrue
-					}
-					setCond(p, corev1.PodReady, st, c.now)
+					toggleReady(p, c.now)
 				case 1:
 					restarts(int32(1+rng.IntN(9)), c.now.Add(-time.Duration(rng.IntN(60))*time.Second))(p)
 				default: // an event alone: the pod's timeline changes, not the pod
