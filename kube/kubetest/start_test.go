@@ -51,20 +51,7 @@ func TestStopLeavesNothing(t *testing.T) {
 	if err := env.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, pid := range pids {
-		// Reaped children no longer exist at all, not even as zombies.
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("pid %d after Stop: kill(0) = %v, want ESRCH", pid, err)
-		}
-	}
-	if l, err := net.Listen("tcp", u.Host); err != nil {
-		t.Errorf("apiserver port %s still taken after Stop: %v", u.Host, err)
-	} else {
-		l.Close()
-	}
-	if _, err := os.Stat(env.Dir); !os.IsNotExist(err) {
-		t.Errorf("%s after Stop: %v, want it gone", env.Dir, err)
-	}
+	checkNothingLeft(t, env, u.Host, pids)
 	if err := env.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
@@ -90,13 +77,21 @@ func TestStopAfterRestartLeavesNothing(t *testing.T) {
 	if err := env.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, pid := range []int{etcd, first, second} {
+	checkNothingLeft(t, env, u.Host, []int{etcd, first, second})
+}
+
+// checkNothingLeft fails unless, after env.Stop, none of pids exists, the
+// apiserver's address is free and env's directory is gone.
+func checkNothingLeft(t *testing.T, env *Env, addr string, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		// Reaped children no longer exist at all, not even as zombies.
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("pid %d after Stop: kill(0) = %v, want ESRCH", pid, err)
 		}
 	}
-	if l, err := net.Listen("tcp", u.Host); err != nil {
-		t.Errorf("apiserver port %s still taken after Stop: %v", u.Host, err)
+	if l, err := net.Listen("tcp", addr); err != nil {
+		t.Errorf("apiserver port %s still taken after Stop: %v", addr, err)
 	} else {
 		l.Close()
 	}
