@@ -363,22 +363,7 @@ func TestRecreate(t *testing.T) {
 // keeps every old pod: unavailable 0 means none may go.
 func TestRolloutGatedOnReadiness(t *testing.T) {
 	ctx, c := startLab(t, func(p *corev1.Pod) bool { return p.Labels["version"] == "1.0.1" })
-	d, err := c.AppsV1().Deployments("default").Create(ctx, seedDeployment("1.0.1", appsv1.RollingUpdateDeploymentStrategyType), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "first rollout", deploymentDone(ctx, c, d.Generation))
-	d, _ = c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
-	next := d.DeepCopy()
-	next.Spec.Template.Labels["version"] = "1.0.2"
-	if _, err := c.AppsV1().Deployments("default").Update(ctx, next, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the surge pod", func() (bool, string) {
-		d, _ := c.AppsV1().Deployments("default").Get(ctx, "prober-foo", metav1.GetOptions{})
-		return d.Status.ObservedGeneration == d.Generation && d.Status.UpdatedReplicas == 1 && d.Status.Replicas == 4,
-			fmt.Sprintf("%+v", d.Status)
-	})
+	stuckSeedRollout(ctx, t, c) // old 3 and the surge pod, never ready
 	// Nothing more can happen: the controller has no step left until the
 	// new pod is ready. Check the state it rests in after one more sync.
 	m := New(c, Options{})
