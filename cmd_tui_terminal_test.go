@@ -72,6 +72,10 @@ func TestDashboardOnRealTerminal(t *testing.T) {
 // runOnTerminal runs the lab's dashboard on a w x h pseudo-terminal,
 // checks the first screen (in colour or not) and the keys, resizes it to w2 x h2, and quits
 // with quit.
+// colourEnv names the variables that decide whether a program draws in
+// colour (termenv's rules, which lipgloss follows).
+var colourEnv = []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"}
+
 func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2, h2 int, quit string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -97,9 +101,13 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 	logFile := filepath.Join(t.TempDir(), "lab.log")
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`,
 		"sh", bin, "lab", "--log-file", logFile)
-	// The terminal the emulator is; the test's own NO_COLOR does not leak in.
+	// The terminal the emulator is, as a person's shell would describe it.
+	// None of the test run's own colour settings leak in: termenv treats a
+	// set CI as "not a terminal" and CLICOLOR=0 as NO_COLOR, so a CI job
+	// would otherwise see a colourless dashboard whatever the case asks.
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "TERM=") || strings.HasPrefix(kv, "NO_COLOR=")
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(colourEnv, name)
 	}), append([]string{"TERM=xterm-256color"}, env...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	// Its own session with the pty as controlling terminal: the kernel
