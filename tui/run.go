@@ -97,20 +97,38 @@ func Run(ctx context.Context, opts Options) error {
 	err := newProgram(ctx, m, opts).run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
 		// Interrupted from outside (signal): a normal way to leave.
+		log.Info("dashboard stopped", "cause", context.Cause(ctx))
 		return nil
 	}
 	if err != nil {
+		if errors.Is(err, errTerminalGone) {
+			log.Error("dashboard stopped: the terminal went away", "err", err)
+		} else {
+			log.Error("dashboard failed", "err", err)
+		}
 		return fmt.Errorf("dashboard: %w", err)
 	}
+	log.Info("dashboard stopped")
 	return nil
 }
+
+// errTerminalGone is what Run's error wraps when the terminal went away
+// under the dashboard: a write to it or a read from it failed (an ssh
+// connection or a terminal window gone without a SIGHUP reaching the
+// process, stdout closed). The program stops as on a signal, and the
+// error says why, with the failed write's or read's own error.
+var errTerminalGone = errors.New("the terminal went away")
+
+// flushLimit is how long the terminal's setup and restoration may wait for
+// the terminal to take them (terminal.limit).
+const flushLimit = 5 * time.Second
 
 // program is the dashboard as Run runs it: Bubble Tea's event loop and
 // input with the screen of screen.go instead of Bubble Tea's renderer
 // (see there for why). The benchmarks run the same.
 type program struct {
 	*tea.Program
-	ctx   context.Context
+	ctx   context.Context // the program's: ended by Run's and by a failed write
 	model *screenModel
 	term  *terminal
 }
@@ -118,7 +136,10 @@ type program struct {
 // newProgram builds the program on opts.Input and opts.Output, stdin and
 // stdout when nil. (The commands open the dashboard only when both are a
 // terminal.)
-func newProgram(ctx context.Context, m *model, opts Options) *program {
+func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
+	// A failed write ends the program's context with the terminal's error
+	// as its cause: Bubble Tea stops as on a signal, and run returns it.
+	ctx, gone := context.WithCancelCause(ctx)
 	p := &program{ctx: ctx}
 	in, out := opts.Input, opts.Output
 	if in == nil {
@@ -127,8 +148,9 @@ func newProgram(ctx context.Context, m *model, opts Options) *program {
 	if out == nil {
 		out = os.Stdout
 	}
-	scr := &display{out: out}
-	p.term = &terminal{out: out, outFd: -1, mouse: opts.Mouse, scr: scr}
+	scr := newTermWriter(out)
+	scr.gone = func(err error) { gone(fmt.Errorf("%w: %w", errTerminalGone, err)) }
+	p.term = &terminal{outFd: -1, mouse: opts.Mouse, scr: scr, limit: flushLimit}
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.term.in = f
 	}
@@ -148,7 +170,9 @@ func newProgram(ctx context.Context, m *model, opts Options) *program {
 }
 
 // run sets the terminal up, runs the program and gives the terminal back,
-// however the program ends.
+// however the program ends: when it returns, the last frame and the
+// restoration were written (or the terminal is gone, or took nothing for
+// flushLimit).
 func (p *program) run() error {
 	if w, h, ok := p.term.size(); ok {
 		p.model.scr.resize(w, h)
@@ -162,11 +186,17 @@ func (p *program) run() error {
 	go watchSize(ctx, p.term, p.Send)
 	_, err := p.Program.Run()
 	stop()
-	if rerr := p.term.restore(); err == nil {
-		err = rerr
+	rerr := p.term.restore()
+	if cause := context.Cause(p.ctx); errors.Is(cause, errTerminalGone) {
+		return cause // a write failed: it ended the program
+	}
+	if errors.Is(err, syscall.EIO) && !errors.Is(err, tea.ErrProgramPanic) {
+		// Bubble Tea's read of the keys failed as a read of a hung-up
+		// terminal does (tty_io.c answers EIO once the terminal is gone).
+		return fmt.Errorf("%w: %w", errTerminalGone, err)
 	}
 	if err == nil {
-		err = p.model.err
+		err = rerr
 	}
 	return err
 }

@@ -11,10 +11,12 @@ package tui
 // (BenchmarkIdle, BENCHMARKS.md). v1 has no way to pause it, and a lower
 // rate only trades CPU for the time from a key press to the screen (up to
 // one frame period). So the program runs with tea.WithoutRenderer and the
-// frame is drawn here, right after the Update that changed it, on Bubble
-// Tea's own event-loop goroutine: no ticker at all, an idle dashboard does
-// nothing between its scheduled clock ticks, and a key press reaches the
-// screen without waiting for a frame period.
+// frame is drawn here, right after the Update that changed it: Bubble
+// Tea's event loop hands it to a writer goroutine (termWriter), which writes
+// what changed. No ticker at all, an idle dashboard does nothing between
+// its scheduled clock ticks, a key press reaches the screen without
+// waiting for a frame period, and a slow terminal drops frames instead of
+// slowing Update down.
 //
 // tea.WithoutRenderer also turns off what Bubble Tea v1.3.10 does for a
 // terminal only when it has a renderer (tea.go Run, tty.go initTerminal,
@@ -33,37 +35,39 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/term"
 )
 
-// display writes frames to the terminal, as little as it can: only the lines
-// that differ from the last frame, and the whole screen only after a
-// resize.
-type display struct {
-	out  io.Writer
+// frame is one screen's worth of text as the model drew it, with the
+// terminal's size it was drawn for.
+type frame struct {
+	text string
 	w, h int
-	// last is the last frame's lines as the model gave them (before they
-	// were cut to the width): a line equal to its old self is not
-	// measured again.
-	last    []string
-	repaint bool
-	buf     bytes.Buffer
-	// mu orders a frame's write and the terminal's restoration, which a
-	// panicking command does from its own goroutine; closed is set once
-	// the terminal is given back: no frame may land on the person's shell
-	// after that.
-	mu     sync.Mutex
-	closed bool
+	// resizes counts the terminal's size changes up to this frame. The
+	// writer repaints everything when it differs from the last frame
+	// written: the terminal may have reflowed or cut what was on it, even
+	// when the size is back to the written frame's after frames for
+	// another size were dropped.
+	resizes uint64
 }
 
-// resize takes the terminal's new size; the next frame repaints it all, as
-// the terminal may have reflowed or cut what was on it.
-func (s *display) resize(w, h int) {
-	s.w, s.h = w, h
-	s.repaint = true
+// display turns frames into writes to the terminal, as little as it can:
+// only the lines that differ from the frame the terminal shows, and the
+// whole screen only after a resize. It runs on termWriter's writer
+// goroutine, so what it compares against is what was written, never a
+// frame that was dropped.
+type display struct {
+	out io.Writer
+	// last is the last written frame's lines as the model gave them
+	// (before they were cut to the width): a line equal to its old self
+	// is not measured again.
+	last    []string
+	resizes uint64
+	buf     bytes.Buffer
 }
 
 // draw writes the frame's changes in one write. Each changed line goes to
@@ -71,52 +75,248 @@ func (s *display) resize(w, h int) {
 // it, erase to the end of the row when it is shorter), inside a
 // synchronized update (DEC mode 2026) so a terminal that knows it shows
 // the frame at once; others ignore the mode.
-func (s *display) draw(frame string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.w <= 0 || s.h <= 0 || s.closed {
+func (d *display) draw(f frame) error {
+	if f.w <= 0 || f.h <= 0 {
 		return nil
 	}
-	lines := strings.Split(frame, "\n")
-	if len(lines) > s.h {
+	lines := strings.Split(f.text, "\n")
+	if len(lines) > f.h {
 		// As Bubble Tea's renderer: the bottom of a frame taller than the
 		// screen (the model sizes its frame to the screen, so this is a
 		// frame built for an older size).
-		lines = lines[len(lines)-s.h:]
+		lines = lines[len(lines)-f.h:]
 	}
-	s.buf.Reset()
-	s.buf.WriteString(ansi.SetModeSynchronizedOutput)
-	if s.repaint {
-		s.buf.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
+	repaint := f.resizes != d.resizes
+	d.buf.Reset()
+	d.buf.WriteString(ansi.SetModeSynchronizedOutput)
+	if repaint {
+		d.buf.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
 	}
 	for i, line := range lines {
-		if !s.repaint && i < len(s.last) && s.last[i] == line {
+		if !repaint && i < len(d.last) && d.last[i] == line {
 			continue
 		}
-		cut := ansi.Truncate(line, s.w, "")
-		if s.repaint && cut == "" {
+		cut := ansi.Truncate(line, f.w, "")
+		if repaint && cut == "" {
 			continue // already blank
 		}
-		s.buf.WriteString(ansi.CursorPosition(1, i+1))
-		s.buf.WriteString(cut)
+		d.buf.WriteString(ansi.CursorPosition(1, i+1))
+		d.buf.WriteString(cut)
 		// Not on a full row: the cursor waits in the last column, where an
 		// erase would take the row's last character.
-		if ansi.StringWidth(cut) < s.w {
-			s.buf.WriteString(ansi.EraseLineRight)
+		if ansi.StringWidth(cut) < f.w {
+			d.buf.WriteString(ansi.EraseLineRight)
 		}
 	}
-	if !s.repaint && len(s.last) > len(lines) {
+	if !repaint && len(d.last) > len(lines) {
 		// A shorter frame: blank the rows the last one left below it.
-		s.buf.WriteString(ansi.CursorPosition(1, len(lines)+1) + ansi.EraseScreenBelow)
+		d.buf.WriteString(ansi.CursorPosition(1, len(lines)+1) + ansi.EraseScreenBelow)
 	}
-	s.last = append(s.last[:0], lines...)
-	s.repaint = false
-	if s.buf.Len() == len(ansi.SetModeSynchronizedOutput) {
+	d.last = append(d.last[:0], lines...)
+	d.resizes = f.resizes
+	if d.buf.Len() == len(ansi.SetModeSynchronizedOutput) {
 		return nil // nothing changed
 	}
-	s.buf.WriteString(ansi.ResetModeSynchronizedOutput)
-	_, err := s.out.Write(s.buf.Bytes())
+	d.buf.WriteString(ansi.ResetModeSynchronizedOutput)
+	_, err := d.out.Write(d.buf.Bytes())
 	return err
+}
+
+// termWriter hands frames from Bubble Tea's event loop to a writer goroutine,
+// so a slow terminal (ssh over a bad link) never holds up Update: the
+// event loop only swaps the newest frame into place and goes on. While a
+// write is under way, a newer frame replaces the one waiting (the frames
+// in between are dropped; the last one is always written). Sequences that
+// change the terminal's modes go through the same queue, so they stay in
+// order with the frames around them.
+//
+// The first failed write ends the writing: the terminal is gone (its ssh
+// connection or window closed without a SIGHUP reaching us), gone is
+// told, and nothing more is written.
+type termWriter struct {
+	disp display // the writer goroutine's
+
+	mu sync.Mutex
+	// wake (on mu) tells the writer there is work, and those waiting in
+	// flush that the writer finished a write.
+	wake sync.Cond
+	// The event loop's side: the size frames are drawn for now, and how
+	// many times it changed.
+	w, h    int
+	resizes uint64
+	// queue is what the writer has still to write, in order: mode
+	// sequences and frames; a frame at its end is replaced by a newer one.
+	queue   []job
+	writing bool // the writer is in a write, mu not held
+	started bool // the writer goroutine was started
+	// closed is set once the terminal is given back: no frame may land on
+	// the person's shell after that.
+	closed bool
+	err    error       // the first failed write
+	gone   func(error) // told of it, once
+	// queued is the last frame queued: the dashboard's View returns its
+	// cached frame when nothing changed, and an equal frame (a pointer
+	// comparison for the cached string) need not wake the writer.
+	queued frame
+}
+
+// job is one write: a frame, or a mode sequence when frame is nil.
+type job struct {
+	frame *frame
+	seq   string
+}
+
+func newTermWriter(out io.Writer) *termWriter {
+	s := &termWriter{disp: display{out: out}}
+	s.wake.L = &s.mu
+	return s
+}
+
+// resize takes the terminal's new size; the next frame repaints it all, as
+// the terminal may have reflowed or cut what was on it. The same size
+// again (a SIGWINCH that changed nothing, or Bubble Tea's own repeat)
+// changes nothing, and the next frame writes only what changed.
+func (s *termWriter) resize(w, h int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w == s.w && h == s.h {
+		return
+	}
+	s.w, s.h = w, h
+	s.resizes++
+}
+
+// draw hands the frame to the writer and returns at once.
+func (s *termWriter) draw(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil || s.w <= 0 || s.h <= 0 {
+		return
+	}
+	f := frame{text: text, w: s.w, h: s.h, resizes: s.resizes}
+	if f == s.queued {
+		return // queued or written already
+	}
+	s.queued = f
+	if n := len(s.queue); n > 0 && s.queue[n-1].frame != nil {
+		*s.queue[n-1].frame = f // latest wins: the waiting frame is dropped
+		return
+	}
+	s.push(job{frame: &f})
+}
+
+// push queues a job and wakes the writer, starting it the first time.
+func (s *termWriter) push(j job) {
+	s.queue = append(s.queue, j)
+	if !s.started {
+		s.started = true
+		go s.write()
+	}
+	s.wake.Broadcast()
+}
+
+// write is the writer goroutine: it writes the queue's jobs in order until
+// the terminal is given back or a write fails. Waiting for work, it
+// sleeps on a condition: no timer, no CPU while the dashboard is idle.
+func (s *termWriter) write() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		for len(s.queue) == 0 {
+			if s.closed {
+				return
+			}
+			s.wake.Wait()
+		}
+		j := s.queue[0]
+		s.queue[0] = job{}
+		s.queue = s.queue[1:]
+		s.writing = true
+		s.mu.Unlock()
+		var err error
+		if j.frame != nil {
+			err = s.disp.draw(*j.frame)
+		} else {
+			_, err = io.WriteString(s.disp.out, j.seq)
+		}
+		s.mu.Lock()
+		s.writing = false
+		if err != nil {
+			s.err, s.queue = err, nil
+			s.wake.Broadcast()
+			if s.gone != nil {
+				s.mu.Unlock()
+				s.gone(err)
+				s.mu.Lock()
+			}
+			return
+		}
+		s.wake.Broadcast()
+	}
+}
+
+// failure is the first failed write's error, nil while writes succeed.
+func (s *termWriter) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// flush waits until the terminal has taken everything handed so far, a
+// write failed, or limit passed (0: no limit). It reports a write's
+// failure or that the limit passed.
+func (s *termWriter) flush(limit time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked(limit)
+}
+
+func (s *termWriter) flushLocked(limit time.Duration) error {
+	late := false
+	if limit > 0 {
+		t := time.AfterFunc(limit, func() {
+			s.mu.Lock()
+			late = true
+			s.wake.Broadcast()
+			s.mu.Unlock()
+		})
+		defer t.Stop()
+	}
+	for (len(s.queue) > 0 || s.writing) && s.err == nil && !late {
+		s.wake.Wait()
+	}
+	switch {
+	case s.err != nil:
+		return s.err
+	case late:
+		return fmt.Errorf("the terminal took nothing for %v", limit)
+	}
+	return nil
+}
+
+// send queues a mode sequence after the frames handed before it.
+func (s *termWriter) send(seq string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil {
+		return
+	}
+	s.push(job{seq: seq})
+}
+
+// close queues seq after every frame handed before it, takes no frame
+// after it, and waits as flush does. After a failed write nothing is
+// queued: the terminal is gone.
+func (s *termWriter) close(seq string, limit time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		if s.err == nil {
+			s.push(job{seq: seq})
+		}
+	}
+	return s.flushLocked(limit)
 }
 
 // screenModel is the program's model: the dashboard's model, drawn on the
@@ -124,9 +324,8 @@ func (s *display) draw(frame string) error {
 // (tests drive it through teatest with Bubble Tea's own renderer).
 type screenModel struct {
 	tea.Model
-	scr  *display
+	scr  *termWriter
 	term *terminal
-	err  error // the first failed write to the terminal
 }
 
 func (s *screenModel) Init() tea.Cmd {
@@ -143,15 +342,14 @@ func (s *screenModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return s, s.guard(cmd)
 }
 
-// View draws the frame and gives Bubble Tea's renderer, which is off,
-// nothing. Bubble Tea calls it after every Update; the dashboard's View
-// returns its cached frame when nothing changed, and draw then writes
-// nothing.
+// View hands the frame to the termWriter and gives Bubble Tea's
+// renderer, which is off, nothing. Bubble Tea calls it after every
+// Update; the dashboard's View returns its cached frame when nothing
+// changed, and draw then does nothing. A failed write is termWriter's to
+// report (termWriter.gone).
 func (s *screenModel) View() string {
 	defer s.restoreOnPanic()
-	if err := s.scr.draw(s.Model.View()); err != nil && s.err == nil {
-		s.err = fmt.Errorf("draw on the terminal: %w", err)
-	}
+	s.scr.draw(s.Model.View())
 	return ""
 }
 
@@ -189,10 +387,14 @@ func (s *screenModel) guard(cmd tea.Cmd) tea.Cmd {
 // mouse reporting, all undone by restore.
 type terminal struct {
 	in    *os.File // nil when input is not a terminal (tests)
-	out   io.Writer
 	outFd int // -1 when output is not a terminal
 	mouse bool
-	scr   *display
+	scr   *termWriter
+	// limit is how long open and restore wait for the terminal to take
+	// their sequences (0: no limit). A terminal that takes nothing (a
+	// stalled ssh link) must not keep Run from returning, or the lab
+	// from stopping its pods.
+	limit time.Duration
 
 	saved *term.State
 	once  sync.Once
@@ -222,7 +424,8 @@ func (t *terminal) open() error {
 	if t.mouse {
 		seq += mouseOn
 	}
-	if _, err := io.WriteString(t.out, seq); err != nil {
+	t.scr.send(seq)
+	if err := t.scr.flush(t.limit); err != nil {
 		t.restore()
 		return fmt.Errorf("set up the terminal: %w", err)
 	}
@@ -240,19 +443,18 @@ func (t *terminal) size() (w, h int, ok bool) {
 }
 
 // restore gives the terminal back as it was found, once, whichever way the
-// program ends: no more frames, mouse and paste modes off, the cursor
-// shown, the main screen back, and the line discipline's old settings
-// (cooked mode, echo).
+// program ends: the frames handed before written, no more frames after,
+// mouse and paste modes off, the cursor shown, the main screen back, and
+// the line discipline's old settings (cooked mode, echo). It returns once
+// the terminal took it all (or t.limit passed), so nothing the program
+// drew lands on the person's shell after it.
 func (t *terminal) restore() error {
 	t.once.Do(func() {
-		t.scr.mu.Lock()
-		defer t.scr.mu.Unlock()
-		t.scr.closed = true
 		seq := ansi.ResetModeBracketedPaste + ansi.ShowCursor + ansi.ResetModeAltScreenSaveCursor
 		if t.mouse {
 			seq = mouseOff + seq
 		}
-		if _, err := io.WriteString(t.out, seq); err != nil {
+		if err := t.scr.close(seq, t.limit); err != nil {
 			t.err = fmt.Errorf("restore the terminal: %w", err)
 		}
 		if t.saved != nil {

@@ -2,9 +2,9 @@ package tui
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -13,8 +13,10 @@ import (
 )
 
 // vtTerm is a terminal for the display to draw on: a VT emulator, and a
-// count of the writes it got.
+// count of the writes it got. The writer goroutine writes while a test
+// looks: mu keeps them apart.
 type vtTerm struct {
+	mu     sync.Mutex
 	emu    *vt.Emulator
 	writes int
 	bytes  int
@@ -28,15 +30,30 @@ func newVTTerm(w, h int) *vtTerm {
 }
 
 func (v *vtTerm) Write(p []byte) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.writes++
 	v.bytes += len(p)
 	return v.emu.Write(p)
 }
 
-func (v *vtTerm) resize(w, h int) { v.emu.Resize(w, h) }
+func (v *vtTerm) resize(w, h int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.emu.Resize(w, h)
+}
+
+// counts is how many writes and bytes the terminal got so far.
+func (v *vtTerm) counts() (writes, bytes int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.writes, v.bytes
+}
 
 // lines is the emulator's screen, one string per row.
 func (v *vtTerm) lines() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	out := make([]string, v.emu.Height())
 	for y := range out {
 		var b strings.Builder
@@ -114,7 +131,7 @@ func TestDisplayDraws(t *testing.T) {
 		{name: "empty frame", frame: "", writes: 1},
 	}
 	term := newVTTerm(20, 5)
-	d := &display{out: term}
+	d := newTermWriter(term)
 	w, h := 0, 0
 	for _, s := range steps {
 		if s.w > 0 {
@@ -122,14 +139,54 @@ func TestDisplayDraws(t *testing.T) {
 			term.resize(w, h)
 			d.resize(w, h)
 		}
-		before := term.writes
-		if err := d.draw(s.frame); err != nil {
+		before, _ := term.counts()
+		d.draw(s.frame)
+		if err := d.flush(0); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if got := term.writes - before; got != s.writes {
-			t.Errorf("%s: %d writes, want %d", s.name, got, s.writes)
+		if got, _ := term.counts(); got-before != s.writes {
+			t.Errorf("%s: %d writes, want %d", s.name, got-before, s.writes)
 		}
 		sameScreen(t, s.name, term.lines(), want(s.frame, w, h))
+	}
+}
+
+// TestSameSizeDrawsNothing sends the dashboard window sizes as the
+// terminal reports them, some twice (a SIGWINCH that changed nothing):
+// the same size again writes nothing at all, another size repaints the
+// screen to exactly the new frame.
+func TestSameSizeDrawsNothing(t *testing.T) {
+	steps := []struct {
+		w, h  int
+		bytes bool // whether anything may be written
+	}{
+		{120, 40, true},
+		{120, 40, false},
+		{100, 30, true},
+		{100, 30, false},
+		{100, 30, false},
+		{80, 24, true},
+		{120, 40, true},
+		{120, 40, false},
+	}
+	m, _ := newTestModel(t, 120, 40, seedBatch())
+	term := newVTTerm(120, 40)
+	scr := newTermWriter(term)
+	s := &screenModel{Model: m, scr: scr, term: &terminal{outFd: -1, scr: scr}}
+	for i, st := range steps {
+		term.resize(st.w, st.h)
+		_, before := term.counts()
+		s.Update(tea.WindowSizeMsg{Width: st.w, Height: st.h})
+		s.View()
+		if err := scr.flush(0); err != nil {
+			t.Fatal(err)
+		}
+		_, after := term.counts()
+		name := fmt.Sprintf("step %d (%dx%d)", i+1, st.w, st.h)
+		if n := after - before; (n > 0) != st.bytes {
+			t.Errorf("%s: %d bytes written, want any: %v", name, n, st.bytes)
+		}
+		sameScreen(t, name, term.lines(), want(m.View(), st.w, st.h))
 	}
 }
 
@@ -159,7 +216,7 @@ func TestDisplayFollowsModel(t *testing.T) {
 	}
 	m, _ := newTestModel(t, 160, 48, seedBatch())
 	term := newVTTerm(160, 48)
-	d := &display{out: term}
+	d := newTermWriter(term)
 	d.resize(160, 48)
 	w, h := 160, 48
 	for i, s := range steps {
@@ -173,7 +230,8 @@ func TestDisplayFollowsModel(t *testing.T) {
 		}
 		press(t, m, s.keys...)
 		frame := m.View()
-		if err := d.draw(frame); err != nil {
+		d.draw(frame)
+		if err := d.flush(0); err != nil {
 			t.Fatal(err)
 		}
 		sameScreen(t, fmt.Sprintf("step %d (%s)", i+1, name), term.lines(), want(frame, w, h))
@@ -184,14 +242,15 @@ func TestDisplayFollowsModel(t *testing.T) {
 // back.
 func TestDisplayClosed(t *testing.T) {
 	var out bytes.Buffer
-	d := &display{out: &out}
+	d := newTermWriter(&out)
 	d.resize(20, 5)
-	tm := &terminal{out: &out, outFd: -1, scr: d}
+	tm := &terminal{outFd: -1, scr: d}
 	if err := tm.restore(); err != nil {
 		t.Fatal(err)
 	}
 	n := out.Len()
-	if err := d.draw("a frame"); err != nil {
+	d.draw("a frame")
+	if err := d.flush(0); err != nil {
 		t.Fatal(err)
 	}
 	if out.Len() != n {
@@ -204,7 +263,7 @@ func TestDisplayClosed(t *testing.T) {
 func TestTerminalModes(t *testing.T) {
 	for _, mouse := range []bool{false, true} {
 		var out bytes.Buffer
-		tm := &terminal{out: &out, outFd: -1, mouse: mouse, scr: &display{out: &out}}
+		tm := &terminal{outFd: -1, mouse: mouse, scr: newTermWriter(&out)}
 		if err := tm.open(); err != nil {
 			t.Fatal(err)
 		}
@@ -284,8 +343,8 @@ func TestPanicRestoresTerminal(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			d := &display{out: &out}
-			tm := &terminal{out: &out, outFd: -1, scr: d}
+			d := newTermWriter(&out)
+			tm := &terminal{outFd: -1, scr: d}
 			s := &screenModel{Model: &panicky{}, scr: d, term: tm}
 			func() {
 				defer func() {
@@ -295,26 +354,11 @@ func TestPanicRestoresTerminal(t *testing.T) {
 				}()
 				tc.do(s)
 			}()
-			if !d.closed || !strings.Contains(out.String(), ansi.ResetModeAltScreenSaveCursor) {
+			// restore returned: what it wrote is in out.
+			if !strings.Contains(out.String(), ansi.ResetModeAltScreenSaveCursor) {
 				t.Errorf("terminal not given back before the panic went on: %q", out.String())
 			}
 		})
-	}
-}
-
-// failWriter is a terminal that has gone away.
-type failWriter struct{}
-
-func (failWriter) Write([]byte) (int, error) { return 0, errors.New("terminal gone") }
-
-// TestDrawErrorReported checks a failed write is kept for Run to return.
-func TestDrawErrorReported(t *testing.T) {
-	d := &display{out: failWriter{}}
-	d.resize(10, 2)
-	s := &screenModel{Model: &panicky{}, scr: d, term: &terminal{out: failWriter{}, outFd: -1, scr: d}}
-	s.View()
-	if s.err == nil || !strings.Contains(s.err.Error(), "terminal gone") {
-		t.Errorf("err = %v, want the write's error", s.err)
 	}
 }
 
@@ -331,13 +375,14 @@ func BenchmarkDraw(b *testing.B) {
 		b.Run(fmt.Sprintf("repaint=%v", full), func(b *testing.B) {
 			var n countWriter
 			d := &display{out: &n}
-			d.resize(160, 48)
+			f := frame{w: 160, h: 48, resizes: 1}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if full {
-					d.resize(160, 48)
+					f.resizes++ // a resize: all repainted
 				}
-				if err := d.draw(frames[i%2]); err != nil {
+				f.text = frames[i%2]
+				if err := d.draw(f); err != nil {
 					b.Fatal(err)
 				}
 			}
