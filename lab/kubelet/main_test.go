@@ -30,10 +30,12 @@ func TestMain(m *testing.M) {
 
 // buildProberctl builds the binary every container runs ("proberctl
 // serve") once per test process, on first use, so unit tests and fuzzing
-// do not wait for it.
+// do not wait for it. It is the image's build (serveonly, see Dockerfile):
+// what a pod runs on a cluster, and it links neither the dashboard nor the
+// kube layer, which a container never runs.
 func buildProberctl(t testing.TB) string {
 	t.Helper()
-	return testbin.Build(t, testbin.Options{})
+	return testbin.Build(t, testbin.Options{Tags: []string{"serveonly"}})
 }
 
 // env is one kubelet on one in-memory API, as the lab runs it.
