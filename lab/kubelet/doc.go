@@ -51,14 +51,30 @@
 // readiness probe the status manager triggers for a started, unready
 // container runs at the relist, as on a real node.
 //
+// # Restarts
+//
+// An exited container is run again as Kubernetes 1.37 decides it, with
+// ContainerRestartRules on by default (beta since 1.35): its
+// restartPolicyRules first (the first rule whose exit codes match, In or
+// NotIn; action Restart), then its own restartPolicy, then the pod's; see
+// restart.go. A container killed by a failed liveness or startup probe is
+// restarted at once only if its own restartPolicy (else the pod's) is not
+// Never, as computePodActions decides; once exited it is judged again like
+// any other. Every restart goes through the crash-loop back-off. A stopped
+// container that will not restart leaves the pod Succeeded (all exited 0)
+// or Failed once nothing else runs, whatever the pod's restartPolicy, as
+// getPhase says. The RestartAllContainers action (beta, on since 1.36) is
+// not modelled: the container alone is restarted and a Warning event
+// (RestartAllContainersNotModelled) says so.
+//
 // # Init containers
 //
 // Init containers run as pkg/kubelet/kuberuntime/kuberuntime_container.go
 // computeInitContainerActions runs them: one at a time in spec order, each
 // to completion before the next, and the app containers only once all
 // completed with exit 0. A failed one is run again with the crash-loop
-// back-off unless the pod's restartPolicy (or, with ContainerRestartRules,
-// its own) is Never, when the pod fails. Their statuses, the Initialized
+// back-off when its rules, its own restartPolicy or else the pod's say so
+// (see Restarts); otherwise the pod fails. Their statuses, the Initialized
 // condition and the phase are those of kubelet_pods.go and status/generate.go,
 // so kubectl shows Init:0/1, Init:Error, Init:CrashLoopBackOff and
 // PodInitializing as on a node; their events are the app containers' (Pulled,

@@ -224,18 +224,15 @@ func sidecarRefusal(name string) string {
 }
 
 // initRestarts says whether a failed init container is run again:
-// kuberuntime_container.go computeInitContainerActions restarts it unless
-// the pod's restartPolicy is Never (shouldRestartOnFailure), or, with
-// ContainerRestartRules (beta, on in 1.37), unless its own restartPolicy
-// says Never.
+// kuberuntime_container.go computeInitContainerActions restarts it, with
+// ContainerRestartRules (beta, on in 1.37), when
+// kubecontainer.ShouldContainerBeRestarted says so: its restart rules, then
+// its own restartPolicy, then the pod's (containerShouldRestart).
 func initRestarts(pod *corev1.Pod, c *corev1.Container, exitCode int32) bool {
 	if exitCode == 0 {
 		return false // completed: never run again
 	}
-	if c.RestartPolicy != nil {
-		return *c.RestartPolicy != corev1.ContainerRestartPolicyNever
-	}
-	return pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+	return containerShouldRestart(c, &pod.Spec, exitCode)
 }
 
 // actInit runs the init containers one at a time, as

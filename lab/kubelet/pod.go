@@ -159,25 +159,24 @@ func (pw *podWorker) containerEvent(container, typ, reason, message string) {
 
 // containerView is what a probe worker needs to know of its container.
 type containerView struct {
-	id            string
-	running       bool
-	exited        bool
-	started       bool
-	startedAt     time.Time
-	podIP         string
-	terminal      bool
-	deleting      bool
-	restartPolicy corev1.RestartPolicy
+	id        string
+	running   bool
+	exited    bool
+	started   bool
+	startedAt time.Time
+	podIP     string
+	terminal  bool
+	deleting  bool
+	restarts  bool // exited, and the kubelet will run it again
 }
 
 func (pw *podWorker) view(name string) containerView {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	v := containerView{
-		podIP:         pw.ip,
-		terminal:      pw.terminal,
-		deleting:      pw.pod.DeletionTimestamp != nil,
-		restartPolicy: pw.pod.Spec.RestartPolicy,
+		podIP:    pw.ip,
+		terminal: pw.terminal,
+		deleting: pw.pod.DeletionTimestamp != nil,
 	}
 	c := pw.containerLocked(name)
 	if c == nil || c.cur == nil {
@@ -188,6 +187,7 @@ func (pw *podWorker) view(name string) containerView {
 	v.exited = c.cur.exited
 	v.startedAt = c.cur.startedAt
 	v.started = pw.startedLocked(c)
+	v.restarts = c.cur.exited && containerShouldRestart(&c.spec, &pw.pod.Spec, c.cur.exitCode)
 	return v
 }
 
@@ -351,6 +351,13 @@ func (pw *podWorker) admit(ctx context.Context) error {
 	}
 	ports := map[string]int{}
 	var cs []*containerState
+	var warnings []event
+	warnRestartAll := func(c *corev1.Container) {
+		if msg := restartAllWarning(c); msg != "" {
+			warnings = append(warnings, event{container: c.Name, component: kubeletComponent,
+				typ: corev1.EventTypeWarning, reason: restartAllNotModelledReason, message: msg})
+		}
+	}
 	for _, c := range pod.Spec.Containers {
 		hp, err := freePort()
 		if err != nil {
@@ -362,11 +369,11 @@ func (pw *podWorker) admit(ctx context.Context) error {
 		ports[c.Name] = hp
 		ports[c.Name+"/"+strconv.Itoa(ListenPort(&c))] = hp
 		cs = append(cs, &containerState{spec: c, hostPort: hp})
+		warnRestartAll(&c)
 	}
 	// Init containers get a port too (the probe server wants one) but no
 	// entry in the map: they serve nothing anyone should reach.
 	var inits []*containerState
-	var warnings []event
 	for _, c := range pod.Spec.InitContainers {
 		hp, err := freePort()
 		if err != nil {
@@ -379,6 +386,7 @@ func (pw *podWorker) admit(ctx context.Context) error {
 				typ: corev1.EventTypeWarning, reason: commandNotRunReason, message: warning})
 		}
 		inits = append(inits, &containerState{spec: c, hostPort: hp, extraEnv: extra})
+		warnRestartAll(&c)
 	}
 	pw.mu.Lock()
 	pw.ip = ip
@@ -524,7 +532,7 @@ func (pw *podWorker) act(pod *corev1.Pod) bool {
 		pw.mu.Unlock()
 
 		if !running {
-			if cur != nil && !shouldRestart(pod.Spec.RestartPolicy, cur.exitCode) {
+			if cur != nil && !containerShouldRestart(&c.spec, &pod.Spec, cur.exitCode) {
 				continue
 			}
 			if cur != nil && pw.inBackOff(pod, c, cur) {
@@ -547,7 +555,7 @@ func (pw *podWorker) act(pod *corev1.Pod) bool {
 		default:
 			continue
 		}
-		restart := pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+		restart := restartsAfterProbeKill(&c.spec, &pod.Spec)
 		if restart {
 			message += ", will be restarted"
 		}
@@ -562,18 +570,6 @@ func (pw *podWorker) act(pod *corev1.Pod) bool {
 		}
 	}
 	return did
-}
-
-// shouldRestart is kubecontainer.ShouldContainerBeRestarted for an exited
-// container (pkg/kubelet/container/helpers.go).
-func shouldRestart(policy corev1.RestartPolicy, exitCode int32) bool {
-	switch policy {
-	case corev1.RestartPolicyNever:
-		return false
-	case corev1.RestartPolicyOnFailure:
-		return exitCode != 0
-	}
-	return true
 }
 
 // inBackOff is kuberuntime_manager.go doBackOff: with the finish time of the
@@ -933,7 +929,7 @@ func (pw *podWorker) containerStatusLocked(pod *corev1.Pod, c *containerState, w
 			cs.LastTerminationState.Terminated = c.prev.terminated()
 		}
 		// A container the kubelet will restart shows why it waits.
-		restarts := shouldRestart(pod.Spec.RestartPolicy, in.exitCode)
+		restarts := containerShouldRestart(&c.spec, &pod.Spec, in.exitCode)
 		if init {
 			restarts = initRestarts(pod, &c.spec, in.exitCode)
 		}
@@ -1024,10 +1020,12 @@ func ptrTime(t time.Time) *metav1.Time {
 // image, so it names the image under the lab's scheme.
 func imageID(image string) string { return "lab://" + image }
 
-// phase is getPhase (pkg/kubelet/kubelet_pods.go): init containers first
-// (pending while one has not completed; Failed once one failed and may not
-// restart, as ContainerRestartRules, on in 1.37, decides), then the regular
-// containers. Sidecars never run in the lab, so they are left out.
+// phase is getPhase (pkg/kubelet/kubelet_pods.go) with ContainerRestartRules
+// on, as in 1.37: init containers first (pending while one has not
+// completed; Failed once one failed and may not restart), then the regular
+// containers, where whether a stopped one restarts is containerShouldRestart
+// (its rules, its policy, else the pod's), not the pod's restartPolicy
+// alone. Sidecars never run in the lab, so they are left out.
 func phase(pod *corev1.Pod, initStatuses, statuses []corev1.ContainerStatus, podIsTerminal bool) corev1.PodPhase {
 	pendingInit, failedInitNotRestartable := 0, 0
 	for _, c := range pod.Spec.InitContainers {
@@ -1065,7 +1063,7 @@ func phase(pod *corev1.Pod, initStatuses, statuses []corev1.ContainerStatus, pod
 	if pendingInit > 0 {
 		return corev1.PodPending
 	}
-	var running, waiting, stopped, succeeded, unknown int
+	var running, waiting, stopped, stoppedNotRestartable, succeeded, unknown int
 	for _, c := range pod.Spec.Containers {
 		var cs *corev1.ContainerStatus
 		for i := range statuses {
@@ -1080,12 +1078,18 @@ func phase(pod *corev1.Pod, initStatuses, statuses []corev1.ContainerStatus, pod
 			running++
 		case cs.State.Terminated != nil:
 			stopped++
+			if !containerShouldRestart(&c, &pod.Spec, cs.State.Terminated.ExitCode) {
+				stoppedNotRestartable++
+			}
 			if cs.State.Terminated.ExitCode == 0 {
 				succeeded++
 			}
 		case cs.State.Waiting != nil:
-			if cs.LastTerminationState.Terminated != nil {
+			if t := cs.LastTerminationState.Terminated; t != nil {
 				stopped++
+				if !containerShouldRestart(&c, &pod.Spec, t.ExitCode) {
+					stoppedNotRestartable++
+				}
 			} else {
 				waiting++
 			}
@@ -1105,16 +1109,16 @@ func phase(pod *corev1.Pod, initStatuses, statuses []corev1.ContainerStatus, pod
 			}
 			return corev1.PodFailed
 		}
-		if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+		// ContainerRestartRules: running while any stopped container
+		// will be restarted, whoever's policy or rule says so; else
+		// done, Succeeded only if every one exited 0.
+		if stopped != stoppedNotRestartable {
 			return corev1.PodRunning
 		}
 		if stopped == succeeded {
 			return corev1.PodSucceeded
 		}
-		if pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
-			return corev1.PodFailed
-		}
-		return corev1.PodRunning
+		return corev1.PodFailed
 	}
 	return corev1.PodPending
 }

@@ -141,8 +141,10 @@ func (w *probeWorker) doProbe() bool {
 	if !v.running {
 		w.pw.setResult(w.typ, w.container.Name, v.id, failure)
 		w.pw.k.traceProbe(w, now, "not running")
-		// Abort if the container will not be restarted.
-		return !v.exited || v.restartPolicy != corev1.RestartPolicyNever
+		// Abort if the container will not be restarted
+		// (prober/worker.go, with ContainerRestartRules:
+		// podutil.ContainerShouldRestart on its exit code).
+		return !v.exited || v.restarts
 	}
 	if v.deleting && (w.typ == liveness || w.typ == startup) {
 		// Graceful shutdown: a last success for a quiet end, then stop.
