@@ -91,7 +91,11 @@
 // Sidecar containers (restartPolicy Always on an init container) are not
 // run: at their turn the pod stops initializing, with the kubelet's
 // CreateContainerConfigError waiting reason and a Failed event naming the
-// feature.
+// feature. As on a node, each sync attempt fails again and records Pulled
+// and Failed again, every 10 s (the pod worker's backOffPeriod after a
+// failed sync), folded into one event each with a growing count. The
+// correlator's spam filter, which would slow the count after 25 of the
+// pod's events of one type, is not modelled (see lab/internal/record).
 //
 // # Not modelled
 //

@@ -252,18 +252,22 @@ func (pw *podWorker) actInit(pod *corev1.Pod) (initialized, did bool) {
 		refused := c.waiting != nil && c.waiting.Reason == createContainerConfigError
 		pw.mu.Unlock()
 		if isSidecar(&c.spec) {
-			if refused {
-				return false, false
-			}
 			// The kubelet's CreateContainerConfigError path
-			// (kuberuntime_container.go startContainer): a Failed
-			// event "Error: ..." and the reason in the waiting state.
+			// (kuberuntime_container.go startContainer): the image
+			// step's Pulled event, then a Failed event "Error: ..."
+			// and the reason in the waiting state. The sync fails,
+			// and the pod worker tries again after backOffPeriod
+			// (pod_workers.go completeWork), recording both events
+			// again each time; the correlator folds the repeats into
+			// one event with a growing count.
 			msg := sidecarRefusal(c.spec.Name)
+			pw.containerEvent(c.spec.Name, corev1.EventTypeNormal, reasonPulled, pulledMessage(&c.spec))
 			pw.mu.Lock()
 			c.waiting = &corev1.ContainerStateWaiting{Reason: createContainerConfigError, Message: msg}
 			pw.mu.Unlock()
 			pw.containerEvent(c.spec.Name, corev1.EventTypeWarning, reasonFailed, "Error: "+msg)
-			return false, true
+			pw.retryAfter(syncErrorBackOff)
+			return false, !refused // the status changes the first time only
 		}
 		switch {
 		case cur == nil:

@@ -399,7 +399,37 @@ func TestSidecarInitContainerIsRefused(t *testing.T) {
 	if term := initStatus(got, "first").State.Terminated; term == nil || term.ExitCode != 0 {
 		t.Errorf("the init container before the sidecar did not complete: %+v", initStatus(got, "first"))
 	}
-	e.step(30 * time.Second)
+	// Every sync attempt fails the same way and records the events
+	// again; the pod worker retries a failed sync after backOffPeriod
+	// (10 s, pod_workers.go completeWork), and the correlator folds the
+	// repeats into one event each, with a growing count, as `kubectl get
+	// events` shows them.
+	counts := func() (pulled, failed int32, n int) {
+		for _, ev := range e.events("sidecar") {
+			if ev.InvolvedObject.FieldPath != "spec.initContainers{proxy}" {
+				continue
+			}
+			n++
+			switch ev.Reason {
+			case reasonPulled:
+				pulled = ev.Count
+			case reasonFailed:
+				failed = ev.Count
+			}
+		}
+		return pulled, failed, n
+	}
+	e.settle()
+	for i := int32(1); i <= 3; i++ {
+		e.step(syncErrorBackOff - time.Second)
+		if p, f, n := counts(); p != i || f != i || n != 2 {
+			t.Fatalf("attempt %d, before the retry: Pulled x%d, Failed x%d in %d events for proxy; want x%d, x%d in 2", i, p, f, n, i, i)
+		}
+		e.step(time.Second)
+		if p, f, n := counts(); p != i+1 || f != i+1 || n != 2 {
+			t.Fatalf("attempt %d: Pulled x%d, Failed x%d in %d events for proxy; want x%d, x%d in 2", i+1, p, f, n, i+1, i+1)
+		}
+	}
 	if a, _, _ := e.current("sidecar"); a != -1 {
 		t.Error("app container started beside a refused sidecar")
 	}

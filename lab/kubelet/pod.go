@@ -33,6 +33,10 @@ const (
 	// back-off's end, but at least every resync interval (syncFrequency,
 	// default 1m), and each such sync records a BackOff event.
 	resyncInterval = time.Minute
+	// pkg/kubelet/kubelet.go backOffPeriod: a pod whose sync failed
+	// (e.g. CreateContainerConfigError) is synced again this much later
+	// (pod_workers.go completeWork; its jitter is not modelled).
+	syncErrorBackOff = 10 * time.Second
 	// pkg/kubelet/kubelet.go genericPlegRelistPeriod: the kubelet learns
 	// that a container it started is running at the next relist of the
 	// runtime, so the status shows it up to a second later; until then it
@@ -604,15 +608,28 @@ func (pw *podWorker) inBackOff(pod *corev1.Pod, c *containerState, exited *insta
 	return false
 }
 
-// start runs a new instance with startContainer's events
-// (pkg/kubelet/kuberuntime/kuberuntime_container.go, and
-// pkg/kubelet/images/image_manager.go for Pulled: with the
+// pulledMessage is the image manager's event for an image already present
+// (pkg/kubelet/images/image_manager.go; with the
 // KubeletEnsureSecretPulledImages gate on by default since 1.35 the message
 // ends "and can be accessed by the pod").
+func pulledMessage(c *corev1.Container) string {
+	return fmt.Sprintf("Container image %q already present on machine and can be accessed by the pod", c.Image)
+}
+
+// retryAfter asks for another sync after d, as the pod worker requeues a
+// pod whose sync failed.
+func (pw *podWorker) retryAfter(d time.Duration) {
+	at := pw.k.clock.Now().Add(d)
+	if pw.backoffAt.IsZero() || at.Before(pw.backoffAt) {
+		pw.backoffAt = at
+	}
+}
+
+// start runs a new instance with startContainer's events
+// (pkg/kubelet/kuberuntime/kuberuntime_container.go; Pulled: pulledMessage).
 func (pw *podWorker) start(pod *corev1.Pod, c *containerState) {
 	name := c.spec.Name
-	pw.containerEvent(name, corev1.EventTypeNormal, reasonPulled,
-		fmt.Sprintf("Container image %q already present on machine and can be accessed by the pod", c.spec.Image))
+	pw.containerEvent(name, corev1.EventTypeNormal, reasonPulled, pulledMessage(&c.spec))
 	attempt := 0
 	pw.mu.Lock()
 	if c.cur != nil {
