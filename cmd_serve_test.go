@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,19 +20,14 @@ func TestServeHelp(t *testing.T) {
 		t.Fatalf("serve --help: exit %d, stderr %q", code, errb.String())
 	}
 	help := out.String()
+	env := envEntries(t, help)
 	for _, k := range server.Knobs() {
-		def := k.Default
-		if def == "" {
-			def = "(unset)"
+		want := "(default " + k.Default + ")"
+		if k.Default == "" {
+			want = "(unset by default)"
 		}
-		var line string
-		for _, l := range strings.Split(help, "\n") {
-			if strings.HasPrefix(strings.TrimSpace(l), k.Env+" ") {
-				line = l
-			}
-		}
-		if line == "" || !strings.HasSuffix(line, "default "+def) {
-			t.Errorf("Environment line for %s = %q, want it with default %s", k.Env, line, def)
+		if entry := env[k.Env]; !strings.HasSuffix(entry, want) {
+			t.Errorf("Environment entry for %s = %q, want it to end with %s", k.Env, entry, want)
 		}
 		if k.Flag != "" && !strings.Contains(help, "--"+k.Flag) {
 			t.Errorf("--help lacks --%s", k.Flag)
@@ -68,4 +66,51 @@ func TestServeBadConfig(t *testing.T) {
 			t.Setenv(tc.env, "0")
 		}
 	}
+}
+
+// envEntries reads the Environment section of a --help: each variable's
+// usage and default, its wrapped lines joined, by name. No line may be
+// wider than the help's width.
+func envEntries(t *testing.T, help string) map[string]string {
+	t.Helper()
+	_, section, ok := strings.Cut(help, "\nEnvironment:\n")
+	if !ok {
+		t.Fatalf("--help has no Environment section:\n%s", help)
+	}
+	entries := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(strings.TrimRight(section, "\n"), "\n") {
+		if len(l) > helpWidth {
+			t.Errorf("Environment line wider than %d: %q", helpWidth, l)
+		}
+		if strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") {
+			fields := strings.Fields(l)
+			name = fields[0]
+			entries[name] = strings.Join(fields[1:], " ")
+			continue
+		}
+		if name == "" {
+			t.Fatalf("Environment section starts with a continuation line %q", l)
+		}
+		entries[name] += " " + strings.TrimSpace(l)
+	}
+	return entries
+}
+
+// TestServeBusyPort: a port in use is the first thing a second "serve" (or
+// one beside the lab) meets; the error says so and how out of it.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	// serve drops to one P unless GOMAXPROCS is set: keep this test
+	// binary's, for the tests after this one.
+	t.Setenv("GOMAXPROCS", strconv.Itoa(runtime.GOMAXPROCS(0)))
+	checkUsage(t, []usageCase{
+		{name: "busy port", args: []string{"serve", "--port", port, "--random-seed", "1"}, code: 1,
+			stderr: []string{"listen on port " + port, "address already in use", "--port or PORT, 0 for a free one"}},
+	})
 }

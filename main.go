@@ -100,12 +100,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "-h", "--help", "help":
 		if len(args) > 1 && name == "help" {
-			if c, ok := find(table, args[1]); ok {
-				fs := newFlagSet(c)
-				c.Setup(fs)
-				printCommandHelp(stdout, c, fs)
-				return 0
+			c, ok := find(table, args[1])
+			if !ok || len(args) > 2 {
+				// A typo must not look like an answer: the top help
+				// with exit 0 would read as "that is all there is".
+				if ok {
+					fmt.Fprintf(stderr, "proberctl help: takes one command, got %q\n\n", args[1:])
+				} else {
+					fmt.Fprintf(stderr, "proberctl help: unknown command %q\n\n", args[1])
+				}
+				printTopHelp(stderr, table)
+				return 2
 			}
+			fs := newFlagSet(c)
+			c.Setup(fs)
+			printCommandHelp(stdout, c, fs)
+			return 0
 		}
 		printTopHelp(stdout, table)
 		return 0
@@ -126,7 +136,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
-		if fs.HasFlags() {
+		// An unknown flag gets the list to pick from; a known flag with a
+		// bad or missing value is named by the error already, and a
+		// screenful of other flags would bury that line.
+		if fs.HasFlags() && strings.HasPrefix(err.Error(), "unknown ") {
 			fmt.Fprintf(stderr, "\nAccepted flags:\n%s", fs.FlagUsagesWrapped(100))
 		}
 		fmt.Fprintf(stderr, "\nRun 'proberctl %s --help' for the full help.\n", c.Name)
@@ -207,16 +220,51 @@ func printCommandHelp(w io.Writer, c command, fs *pflag.FlagSet) {
 	}
 	if len(c.Env) > 0 {
 		fmt.Fprint(w, "\nEnvironment:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, e := range c.Env {
-			def := e.Default
-			if def == "" {
-				def = "(unset)"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\tdefault %s\n", e.Name, e.Usage, def)
-		}
-		tw.Flush()
+		printEnv(w, c.Env, helpWidth)
 	}
+}
+
+// helpWidth is the width --help wraps to, as the flags' FlagUsagesWrapped.
+const helpWidth = 100
+
+// printEnv lists variables as pflag lists flags: the name, then its usage
+// and default wrapped under one column, so no line is wider than width.
+func printEnv(w io.Writer, env []envVar, width int) {
+	nameW := 0
+	for _, e := range env {
+		nameW = max(nameW, len(e.Name))
+	}
+	indent := 2 + nameW + 2
+	for _, e := range env {
+		def := "(default " + e.Default + ")"
+		if e.Default == "" {
+			def = "(unset by default)"
+		}
+		lines := wrapWords(e.Usage+" "+def, max(width-indent, 20))
+		fmt.Fprintf(w, "  %-*s  %s\n", nameW, e.Name, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%*s%s\n", indent, "", l)
+		}
+	}
+}
+
+// wrapWords breaks s into lines of at most width bytes at spaces; a word
+// longer than width gets a line of its own.
+func wrapWords(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case len(line)+1+len(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
 }
 
 func versionCommand() command {

@@ -15,6 +15,7 @@ type usageCase struct {
 	code      int
 	stdout    []string // substrings each must contain
 	stderr    []string
+	notStdout []string
 	notStderr []string
 	// before runs first in the case's subtest, to skip it where it cannot
 	// run.
@@ -44,6 +45,11 @@ func checkUsage(t *testing.T, cases []usageCase) {
 					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
 				}
 			}
+			for _, s := range tc.notStdout {
+				if strings.Contains(out.String(), s) {
+					t.Errorf("stdout has %q:\n%s", s, out.String())
+				}
+			}
 			for _, s := range tc.notStderr {
 				if strings.Contains(errOut.String(), s) {
 					t.Errorf("stderr has %q:\n%s", s, errOut.String())
@@ -68,5 +74,34 @@ func TestDispatch(t *testing.T) {
 			stderr: []string{"unknown shorthand flag: 'x'"}, notStderr: []string{"Accepted flags:"}},
 		{name: "usage error exits 2", args: []string{"version", "extra"}, code: 2,
 			stderr: []string{"version takes no arguments", "Run 'proberctl version --help'"}},
+		{name: "help on an unknown command", args: []string{"help", "bogus"}, code: 2,
+			stderr: []string{`unknown command "bogus"`, "Commands:", "serve"}},
+		{name: "help on two commands", args: []string{"help", "serve", "version"}, code: 2,
+			stderr: []string{"takes one command", "Commands:"}},
+		// The error names the flag and what it accepts; the other flags
+		// would push that line off the screen.
+		{name: "bad flag value lists no flags", args: []string{"serve", "--port", "x"}, code: 2,
+			stderr: []string{`invalid argument "x" for "--port" flag`, "Run 'proberctl serve --help'"}, notStderr: []string{"Accepted flags:", "--crash-factor"}},
+		{name: "missing flag value lists no flags", args: []string{"serve", "--content"}, code: 2,
+			stderr: []string{"flag needs an argument: --content"}, notStderr: []string{"Accepted flags:"}},
 	})
+}
+
+func TestWrapWords(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"", 10, []string{""}},
+		{"one two three", 20, []string{"one two three"}},
+		{"one two three", 7, []string{"one two", "three"}},
+		{"one  two\tthree", 3, []string{"one", "two", "three"}},
+		{"a verylongword b", 4, []string{"a", "verylongword", "b"}},
+	} {
+		got := wrapWords(tc.in, tc.width)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
 }
