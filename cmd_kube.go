@@ -4,13 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/proberctl/proberctl/kube"
@@ -38,7 +38,7 @@ stdout stays parseable; with -o json they are objects on stdout too.
 
 Examples:
   # pods and events of the demo, until Ctrl-C
-  proberctl watch -n demo -l app=foo
+  proberctl watch -n demo -l app=prober-foo
 
   # with IP, node and the version label
   proberctl watch -o wide
@@ -78,17 +78,25 @@ Examples:
 				var client kubernetes.Interface
 				var opts kube.WatchOptions
 				if *useLab {
+					// Checked before the lab starts its processes, with
+					// the words a cluster's watch uses for it.
+					if err := checkSelector(cf.Selector); err != nil {
+						return err
+					}
 					lb, err := openLab(ctx, *files)
 					if err != nil {
 						return fmt.Errorf("start the lab: %w", err)
 					}
 					defer lb.Stop()
-					if client, err = labClient(lb); err != nil {
-						return err
-					}
-					// The lab's objects live where its manifests put them;
-					// without -n show them all.
+					client = lb.Client()
+					// Without -n, the namespace the manifests use, as
+					// kubectl uses the context's: the demo then prints
+					// the seed's columns, with no NAMESPACE. Manifests
+					// spread over several namespaces show them all.
 					opts = kube.WatchOptions{Namespace: cf.Namespace, LabelSelector: cf.Selector}
+					if opts.Namespace == "" {
+						opts.Namespace = lb.Namespace()
+					}
 					if cf.AllNamespaces {
 						opts.Namespace = ""
 					}
@@ -131,14 +139,16 @@ func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchO
 	}
 }
 
-// labClient is the lab's API client. It asks for the method rather than a
-// type so this file compiles against the openLab placeholder and the real
-// *lab.Lab alike.
-func labClient(l any) (kubernetes.Interface, error) {
-	if c, ok := l.(interface{ Client() kubernetes.Interface }); ok {
-		return c.Client(), nil
+// checkSelector refuses a -l the API server would, in the words of
+// kube.ConfigFlags.Load, for the paths that do not load a kubeconfig.
+func checkSelector(sel string) error {
+	if sel == "" {
+		return nil
 	}
-	return nil, errors.New("the lab is not built yet: watch a cluster instead (drop --lab)")
+	if _, err := labels.Parse(sel); err != nil {
+		return fmt.Errorf("invalid --selector %q: %w (accepted: key=value, key!=value, key in (a,b), key, !key, comma-separated)", sel, err)
+	}
+	return nil
 }
 
 func crashCommand() command {
@@ -152,8 +162,8 @@ kubelet restart it with 'proberctl watch' or in the dashboard.
 `+configHelp+`
 
 Examples:
-  proberctl crash -n demo foo-7c9d8b6f5-x2x7k
-  proberctl crash --context kind-kind foo-7c9d8b6f5-x2x7k`,
+  proberctl crash -n demo prober-foo-7c9d8b6f5-x2x7k
+  proberctl crash --context kind-proberctl prober-foo-7c9d8b6f5-x2x7k`,
 		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
 			return a.Crash(ctx, t)
 		})
@@ -162,15 +172,16 @@ Examples:
 func resolveCommand() command {
 	return actionCommand("resolve", "POD HOST", "Make a pod resolve HOST and fetch it (GET /resolve?service=HOST)",
 		`Ask the probe server in POD to resolve HOST and make an HTTP GET to it, as the
-seed's 'curl localhost/resolve?service=foo-service' does: the reply shows the
-pod that answered and the address HOST resolved to, then the remote body.
-HOST may carry a port and a path (foo-service:8080/info).
+seed's 'curl localhost/resolve?service=checkip.dyndns.org' does: the reply
+shows the pod that answered and the address HOST resolved to, then the remote
+body. HOST may be a Service name, and may carry a port and a path
+(foo-nodeport-svc:80/info).
 
 `+configHelp+`
 
 Examples:
-  proberctl resolve -n demo foo-7c9d8b6f5-x2x7k foo-service
-  proberctl resolve foo-7c9d8b6f5-x2x7k foo-service.demo.svc.cluster.local`,
+  proberctl resolve -n demo prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc
+  proberctl resolve prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc.demo.svc.cluster.local`,
 		2, func(ctx context.Context, a kube.Actions, t kube.Target, args []string) kube.Result {
 			return a.Resolve(ctx, t, args[1])
 		})
@@ -185,8 +196,8 @@ kubelet counts as probe success) and 1 otherwise, so it can gate a script.
 `+configHelp+`
 
 Examples:
-  proberctl healthz -n demo foo-7c9d8b6f5-x2x7k
-  for i in $(seq 10); do proberctl healthz foo-7c9d8b6f5-x2x7k; done`,
+  proberctl healthz -n demo prober-foo-7c9d8b6f5-x2x7k
+  for i in $(seq 10); do proberctl healthz prober-foo-7c9d8b6f5-x2x7k; done`,
 		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
 			return a.Healthz(ctx, t)
 		})
@@ -203,6 +214,13 @@ func actionCommand(name, args, summary, long string, nargs int,
 		Long:    long,
 		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
 			cf := kube.AddConfigFlags(fs)
+			// One named pod: -l and -A do not apply, so --help does not
+			// offer them; typed anyway, they are refused below by name.
+			for _, f := range []string{"selector", "all-namespaces"} {
+				if err := fs.MarkHidden(f); err != nil {
+					panic(err) // a flag kube.AddConfigFlags no longer adds: a build bug
+				}
+			}
 			return func(ctx context.Context, pos []string) error {
 				if len(pos) != nargs {
 					return usagef("%s takes %s, got %d argument(s)", name, args, len(pos))
