@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -98,6 +99,11 @@ func serve(ctx context.Context, cfg server.Config) error {
 	var crash *server.ExitError
 	if errors.As(err, &crash) {
 		return exitError{code: crash.Code} // the reason is logged already
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// The usual first stumble: a second server, or the lab, on the
+		// same port. Say how out of it.
+		return fmt.Errorf("%w (another process listens there: choose another port with --port or PORT, 0 for a free one)", err)
 	}
 	return err
 }
