@@ -13,17 +13,24 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/proberctl/proberctl/internal/termtest"
 	"github.com/proberctl/proberctl/internal/testbin"
 )
+
+// TestMain removes the binary the terminal tests build. (Under the
+// serveonly tag, where this file is left out, no test here builds one.)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
 
 // TestDashboardOnRealTerminal runs "proberctl lab" as a person does: the
 // real binary on a real pseudo-terminal, its output read through a
@@ -39,9 +46,6 @@ import (
 func TestDashboardOnRealTerminal(t *testing.T) {
 	needOwnNetwork(t)
 	bin := testbin.Build(t, testbin.Options{})
-	// No TestMain in this package calls testbin.Cleanup; this is the only
-	// test here that builds.
-	t.Cleanup(testbin.Cleanup)
 
 	type size struct{ w, h int }
 	cases := []struct {
@@ -70,81 +74,23 @@ func TestDashboardOnRealTerminal(t *testing.T) {
 }
 
 // runOnTerminal runs the lab's dashboard on a w x h pseudo-terminal,
-// checks the first screen (in colour or not) and the keys, resizes it to w2 x h2, and quits
-// with quit.
-// colourEnv names the variables that decide whether a program draws in
-// colour (termenv's rules, which lipgloss follows).
-var colourEnv = []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"}
-
+// checks the first screen (in colour or not) and the keys, resizes it to
+// w2 x h2, and quits with quit.
 func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2, h2 int, quit string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatalf("open a pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	scr := newScreen(w, h)
-	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
-		t.Fatal(err)
-	}
-	cooked, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cooked.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
-		t.Fatalf("a new pseudo-terminal is not in cooked mode (lflag %#x)", cooked.Lflag)
-	}
-
 	logFile := filepath.Join(t.TempDir(), "lab.log")
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`,
-		"sh", bin, "lab", "--log-file", logFile)
-	// The terminal the emulator is, as a person's shell would describe it.
-	// None of the test run's own colour settings leak in: termenv treats a
-	// set CI as "not a terminal" and CLICOLOR=0 as NO_COLOR, so a CI job
-	// would otherwise see a colourless dashboard whatever the case asks.
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(colourEnv, name)
-	}), append([]string{"TERM=xterm-256color"}, env...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	// Its own session with the pty as controlling terminal: the kernel
-	// then sends it SIGWINCH on a resize, as a shell's job gets it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start proberctl lab: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	// The terminal's side: what the program writes goes to the screen; the
-	// emulator's answers to the program's queries (the background colour,
-	// the cursor position) go back as typed input.
-	go io.Copy(scr, ptmx)
-	go io.Copy(ptmx, scr.emu)
-	defer func() {
-		if t.Failed() {
-			t.Logf("screen:\n%s", strings.Join(scr.lines(), "\n"))
-			if b, err := os.ReadFile(logFile); err == nil {
-				t.Logf("lab log (tail):\n%s", tail(string(b), 4000))
-			}
-		}
-	}()
+	p := startOnPty(t, exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`,
+		"sh", bin, "lab", "--log-file", logFile), env, w, h, logFile)
+	scr := p.scr
 
 	running := regexp.MustCompile(`prober-foo-[0-9a-z]+-[0-9a-z]{5} +\S+ +Running `)
 	// Conditions are waited for, not checked once: the program's writes
 	// reach the emulator in pieces, and a frame may be half drawn.
-	scr.waitFor(t, 20*time.Second, fmt.Sprintf("the %dx%d layout with 3 Running prober-foo pods", w, h), func(l []string) bool {
-		return count(l, running) == 3 && layout(w)(l) == nil
+	scr.WaitFor(t, 20*time.Second, fmt.Sprintf("the %dx%d layout with 3 Running prober-foo pods", w, h), func(l []string) bool {
+		return count(l, running) == 3 && layout([]string{"lab", "ns default"}, w)(l) == nil
 	})
-	if n := scr.coloured(); (n > 0) != colour {
+	if n := scr.Coloured(); (n > 0) != colour {
 		t.Errorf("%d cells in colour, want colour %v (NO_COLOR: words and markers carry the meaning)", n, colour)
 	}
 
@@ -164,77 +110,186 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 		{"1", "[1 pods]"},
 	}
 	for _, k := range keys {
-		scr.waitFor(t, 5*time.Second, fmt.Sprintf("%q to leave the screen before pressing %q", k.want, k.key), func(l []string) bool {
+		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%q to leave the screen before pressing %q", k.want, k.key), func(l []string) bool {
 			return !strings.Contains(strings.Join(l, "\n"), k.want)
 		})
-		if _, err := ptmx.Write([]byte(k.key)); err != nil {
-			t.Fatal(err)
-		}
-		scr.waitFor(t, 5*time.Second, fmt.Sprintf("%q on the screen after pressing %q", k.want, k.key), func(l []string) bool {
+		p.send(t, k.key)
+		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%q on the screen after pressing %q", k.want, k.key), func(l []string) bool {
 			return strings.Contains(strings.Join(l, "\n"), k.want)
 		})
 	}
 
 	// Another window size: the kernel tells the program (SIGWINCH), and the
 	// frame follows it.
-	scr.resize(w2, h2)
-	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w2), Rows: uint16(h2)}); err != nil {
-		t.Fatal(err)
-	}
-	scr.waitFor(t, 5*time.Second, fmt.Sprintf("the %dx%d layout", w2, h2), func(l []string) bool {
-		return layout(w2)(l) == nil
+	p.resize(t, w2, h2)
+	scr.WaitFor(t, 5*time.Second, fmt.Sprintf("the %dx%d layout", w2, h2), func(l []string) bool {
+		return layout([]string{"lab", "ns default"}, w2)(l) == nil
 	})
 
+	p.quit(ctx, t, quit)
+}
+
+// colourEnv names the variables that decide whether a program draws in
+// colour (termenv's rules, which lipgloss follows).
+var colourEnv = []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"}
+
+// onPty is a program running on a pseudo-terminal whose other side is a
+// terminal emulator's screen.
+type onPty struct {
+	ptmx, tty *os.File
+	scr       *termtest.Screen
+	cmd       *exec.Cmd
+	exited    chan error // cmd.Wait's result
+	waited    bool
+	// cooked is the line discipline's state before the program ran, which
+	// it must give back.
+	cooked *unix.Termios
+}
+
+// startOnPty starts cmd on a new w x h pseudo-terminal with env added to
+// the test's environment. On a failure the test logs the screen and the
+// tail of logFile; its cleanup kills the program if it is still running.
+func startOnPty(t *testing.T, cmd *exec.Cmd, env []string, w, h int, logFile string) *onPty {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	p := &onPty{ptmx: ptmx, tty: tty, scr: termtest.New(w, h), cmd: cmd, exited: make(chan error, 1)}
+	t.Cleanup(func() {
+		if !p.waited && cmd.Process != nil {
+			cmd.Process.Kill()
+			<-p.exited
+		}
+		// Ends the copy of the screen's answers; closing the pty ends the
+		// copy of the program's output.
+		p.scr.Close()
+		ptmx.Close()
+		tty.Close()
+	})
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
+		t.Fatal(err)
+	}
+	p.cooked, err = unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.cooked.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
+		t.Fatalf("a new pseudo-terminal is not in cooked mode (lflag %#x)", p.cooked.Lflag)
+	}
+
+	// The terminal the emulator is, as a person's shell would describe it.
+	// None of the test run's own colour settings leak in: termenv treats a
+	// set CI as "not a terminal" and CLICOLOR=0 as NO_COLOR, so a CI job
+	// would otherwise see a colourless dashboard whatever the case asks.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(colourEnv, name)
+	}), append([]string{"TERM=xterm-256color"}, env...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// Its own session with the pty as controlling terminal: the kernel
+	// then sends it SIGWINCH on a resize, as a shell's job gets it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	// The terminal's side: what the program writes goes to the screen; the
+	// emulator's answers to the program's queries (the background colour,
+	// the cursor position) go back as typed input.
+	go io.Copy(p.scr, ptmx)
+	go io.Copy(ptmx, p.scr)
+	t.Cleanup(func() { // runs before the one above
+		if t.Failed() {
+			t.Logf("screen at the end:\n%s", strings.Join(p.scr.Lines(), "\n"))
+			if b, err := os.ReadFile(logFile); err == nil {
+				t.Logf("%s (tail):\n%s", filepath.Base(logFile), tail(string(b), 4000))
+			}
+		}
+	})
+	return p
+}
+
+// send types s into the terminal: keys, or the bytes a terminal sends for
+// the mouse.
+func (p *onPty) send(t *testing.T, s string) {
+	t.Helper()
+	if _, err := p.ptmx.Write([]byte(s)); err != nil {
+		t.Fatalf("type %q: %v", s, err)
+	}
+}
+
+// resize makes the window w x h: the screen, then the pty, whose kernel
+// side sends the program SIGWINCH.
+func (p *onPty) resize(t *testing.T, w, h int) {
+	t.Helper()
+	p.scr.Resize(w, h)
+	if err := pty.Setsize(p.ptmx, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// quit ends the program with quit, typed, or the signal "SIGTERM" or
+// "SIGHUP" names, and checks it exits with status 0 and gives the
+// terminal back as it found it: the main screen, the cursor shown, and
+// the line discipline's settings (cooked mode, echo).
+func (p *onPty) quit(ctx context.Context, t *testing.T, quit string) {
+	t.Helper()
+	var err error
 	switch quit {
 	case "SIGTERM":
-		err = cmd.Process.Signal(syscall.SIGTERM)
+		err = p.cmd.Process.Signal(syscall.SIGTERM)
 	case "SIGHUP":
-		err = cmd.Process.Signal(syscall.SIGHUP)
+		err = p.cmd.Process.Signal(syscall.SIGHUP)
 	default:
-		_, err = ptmx.Write([]byte(quit))
+		_, err = p.ptmx.Write([]byte(quit))
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
+	case err := <-p.exited:
+		p.waited = true
 		// Exit status 0 on a signal too: the dashboard takes SIGTERM and
 		// SIGHUP as a way to leave, it does not die of them.
 		if err != nil {
-			t.Fatalf("proberctl lab after %q: %v (want exit status 0)", quit, err)
+			t.Fatalf("%s after %q: %v (want exit status 0)", p.cmd.Args[0], quit, err)
 		}
 	case <-ctx.Done():
-		t.Fatalf("proberctl lab did not exit after %q", quit)
+		t.Fatalf("%s did not exit after %q", p.cmd.Args[0], quit)
 	}
 	// The last bytes the program wrote may still be on their way from the
 	// pty to the emulator: wait for the main screen.
-	scr.waitFor(t, 5*time.Second, "the main screen back", func([]string) bool { return !scr.altScreen() })
-	if scr.cursorHidden() {
+	p.scr.WaitFor(t, 5*time.Second, "the main screen back", func([]string) bool { return !p.scr.AltScreen() })
+	if p.scr.CursorHidden() {
 		t.Errorf("the cursor is still hidden after %q", quit)
 	}
-	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	after, err := unix.IoctlGetTermios(int(p.tty.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Lflag != cooked.Lflag || after.Iflag != cooked.Iflag || after.Oflag != cooked.Oflag {
+	c := p.cooked
+	if after.Lflag != c.Lflag || after.Iflag != c.Iflag || after.Oflag != c.Oflag {
 		t.Errorf("terminal not restored after %q: lflag %#x iflag %#x oflag %#x, was %#x %#x %#x",
-			quit, after.Lflag, after.Iflag, after.Oflag, cooked.Lflag, cooked.Iflag, cooked.Oflag)
+			quit, after.Lflag, after.Iflag, after.Oflag, c.Lflag, c.Iflag, c.Oflag)
 	}
 }
 
 // layout checks the pods pane's frame on a w-cell wide screen: the header
-// on the first row, the pods table's header on the fourth with the columns
+// (with each of the strings header names) on the first row, the pods table's header on the fourth with the columns
 // that width gets (IP and NODE from 120 cells, a TIMELINE from 160), the
 // key help on the last row. A line wider than the screen would wrap onto
 // the next row and push the rows below down, and a stale row of a bigger
 // frame would stay below the key help.
-func layout(w int) func(l []string) error {
+func layout(header []string, w int) func(l []string) error {
 	return func(l []string) error {
 		if len(l) < 5 {
 			return fmt.Errorf("%d rows", len(l))
 		}
-		if !strings.Contains(l[0], "lab") || !strings.Contains(l[0], "ns default") {
-			return fmt.Errorf("the header is not on the first row: %q", l[0])
+		for _, s := range header {
+			if !strings.Contains(l[0], s) {
+				return fmt.Errorf("the header (%q) is not on the first row: %q", s, l[0])
+			}
 		}
 		if !strings.Contains(l[3], "NAME") {
 			return fmt.Errorf("the pods table's header is not on row 4: %q", l[3])
@@ -273,103 +328,6 @@ func needOwnNetwork(t *testing.T) {
 	for _, tool := range []string{"unshare", "ip", "sh"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			skip(fmt.Sprintf("no %s command (Debian packages util-linux and iproute2)", tool))
-		}
-	}
-}
-
-// screen is the terminal a person looks at: a VT emulator fed with what
-// the program writes.
-type screen struct {
-	mu      sync.Mutex
-	emu     *vt.Emulator
-	changed chan struct{}
-}
-
-func newScreen(w, h int) *screen {
-	return &screen{emu: vt.NewEmulator(w, h), changed: make(chan struct{}, 1)}
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	n, err := s.emu.Write(p)
-	s.mu.Unlock()
-	select {
-	case s.changed <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-func (s *screen) resize(w, h int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.emu.Resize(w, h)
-}
-
-// lines is the screen as text, one string per row, each exactly as wide
-// as the screen (a wide character's second cell is not repeated).
-func (s *screen) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, s.emu.Height())
-	var b strings.Builder
-	for y := range out {
-		b.Reset()
-		for x := 0; x < s.emu.Width(); x++ {
-			c := s.emu.CellAt(x, y)
-			switch {
-			case c == nil || c.Content == "" && c.Width == 0:
-				// the rest of a wide character
-			case c.Content == "":
-				b.WriteByte(' ')
-			default:
-				b.WriteString(c.Content)
-			}
-		}
-		out[y] = b.String()
-	}
-	return out
-}
-
-// coloured counts the cells drawn in a colour other than the terminal's
-// default.
-func (s *screen) coloured() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for y := 0; y < s.emu.Height(); y++ {
-		for x := 0; x < s.emu.Width(); x++ {
-			if c := s.emu.CellAt(x, y); c != nil && (c.Style.Fg != nil || c.Style.Bg != nil) {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func (s *screen) altScreen() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.emu.IsAltScreen()
-}
-
-func (s *screen) cursorHidden() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.emu.CursorHidden()
-}
-
-// waitFor waits until the screen satisfies ok, failing the test with what
-// it waited for after limit.
-func (s *screen) waitFor(t *testing.T, limit time.Duration, what string, ok func([]string) bool) {
-	t.Helper()
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	for !ok(s.lines()) {
-		select {
-		case <-s.changed:
-		case <-deadline.C:
-			t.Fatalf("waited %v for %s", limit, what)
 		}
 	}
 }
