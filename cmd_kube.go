@@ -38,7 +38,7 @@ stdout stays parseable; with -o json they are objects on stdout too.
 
 Examples:
   # pods and events of the demo, until Ctrl-C
-  proberctl watch -n demo -l app=prober-foo
+  proberctl watch -n default -l app=prober-foo
 
   # with IP, node and the version label
   proberctl watch -o wide
@@ -162,7 +162,7 @@ kubelet restart it with 'proberctl watch' or in the dashboard.
 `+configHelp+`
 
 Examples:
-  proberctl crash -n demo prober-foo-7c9d8b6f5-x2x7k
+  proberctl crash -n default prober-foo-7c9d8b6f5-x2x7k
   proberctl crash --context kind-proberctl prober-foo-7c9d8b6f5-x2x7k`,
 		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
 			return a.Crash(ctx, t)
@@ -180,8 +180,8 @@ body. HOST may be a Service name, and may carry a port and a path
 `+configHelp+`
 
 Examples:
-  proberctl resolve -n demo prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc
-  proberctl resolve prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc.demo.svc.cluster.local`,
+  proberctl resolve -n default prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc
+  proberctl resolve prober-foo-7c9d8b6f5-x2x7k foo-nodeport-svc.default.svc.cluster.local`,
 		2, func(ctx context.Context, a kube.Actions, t kube.Target, args []string) kube.Result {
 			return a.Resolve(ctx, t, args[1])
 		})
@@ -196,7 +196,7 @@ kubelet counts as probe success) and 1 otherwise, so it can gate a script.
 `+configHelp+`
 
 Examples:
-  proberctl healthz -n demo prober-foo-7c9d8b6f5-x2x7k
+  proberctl healthz -n default prober-foo-7c9d8b6f5-x2x7k
   for i in $(seq 10); do proberctl healthz prober-foo-7c9d8b6f5-x2x7k; done`,
 		1, func(ctx context.Context, a kube.Actions, t kube.Target, _ []string) kube.Result {
 			return a.Healthz(ctx, t)

@@ -25,7 +25,7 @@ func TestKubeCommandsUsage(t *testing.T) {
 		{name: "watch help teaches", args: []string{"watch", "--help"}, code: 0,
 			stdout: []string{"kubectl", "-o json", "--for 2m", "--lab -f demo/foo-1.0.1.yaml", "--selector", "--all-namespaces"}},
 		{name: "crash help teaches", args: []string{"crash", "--help"}, code: 0,
-			stdout: []string{"pods/proxy", "connection closed: the container exited", "proberctl crash -n demo"}},
+			stdout: []string{"pods/proxy", "connection closed: the container exited", "proberctl crash -n default"}},
 		{name: "resolve help", args: []string{"help", "resolve"}, code: 0, stdout: []string{"proberctl resolve [flags] POD HOST", "foo-nodeport-svc"}},
 		{name: "one-pod help offers no -l or -A", args: []string{"healthz", "--help"}, code: 0,
 			stdout: []string{"--namespace", "prober-foo-"}, notStdout: []string{"--selector", "--all-namespaces"}},

@@ -51,6 +51,11 @@ it, and a applies a manifest: type demo/foo-1.0.2.yaml to roll out the
 seed's second stage (liveness failures and restarts). ? lists every key,
 q quits and stops every process the lab started.
 
+Your own manifests run too: Deployments, ReplicaSets, Pods and Services. Each
+container runs the probe server, whatever its image, listening on its PORT
+variable (80, as in the image, unless the manifest sets it): set PORT to the
+port the probes and Service use.
+
 Examples:
   # the seed's first stage
   proberctl lab

@@ -12,7 +12,7 @@ import (
 func TestLabCommandUsage(t *testing.T) {
 	checkUsage(t, []usageCase{
 		{name: "help teaches", args: []string{"lab", "--help"}, code: 0,
-			stdout: []string{"no cluster", "127.0.0.1:30080", "demo/foo-1.0.2.yaml", "proberctl lab -f", "--log-file"}},
+			stdout: []string{"no cluster", "127.0.0.1:30080", "demo/foo-1.0.2.yaml", "proberctl lab -f", "--log-file", "PORT"}},
 		{name: "no arguments", args: []string{"lab", "extra"}, code: 2, stderr: []string{"lab takes no arguments", "-f"}},
 		{name: "unknown flag", args: []string{"lab", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}},
 		{name: "needs a terminal", args: []string{"lab"}, code: 2, stderr: []string{"needs a terminal", "proberctl watch --lab"}, before: needNoTerminal},
