@@ -10,6 +10,7 @@
 package termtest
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -69,11 +70,18 @@ func (s *Screen) Read(p []byte) (int, error) {
 	return s.emu.Read(p)
 }
 
-// Close ends Read with io.EOF; Writes fail after it.
+// Close ends Read with io.EOF: the terminal sends nothing more, and an
+// answer the emulator is writing in a Write is dropped. The screen still
+// takes writes. Call it when the program is gone so a goroutine copying
+// Read to it ends.
 func (s *Screen) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.emu.Close()
+	// Not under mu, and not the emulator's Close: a Write may hold mu
+	// while it waits for a reader, and closing the pipe is what ends that
+	// wait.
+	if c, ok := s.emu.InputPipe().(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Resize makes the screen w x h, as a terminal window resized by a person.

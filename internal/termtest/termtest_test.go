@@ -3,6 +3,7 @@ package termtest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -178,9 +179,24 @@ func TestAnswers(t *testing.T) {
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
+
+	// A query nobody reads the answer to holds its Write until Close.
+	go func() {
+		_, err := s.Write([]byte(ansi.RequestCursorPositionReport + "after"))
+		wrote <- err
+	}()
 	s.Close()
-	if _, err := s.Write([]byte("x")); err == nil {
-		t.Error("a write after Close succeeded")
+	if err := <-wrote; err != nil {
+		t.Fatalf("a write waiting on its answer: %v", err)
+	}
+	if n, err := answers.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("Read after Close: %d bytes, %v; want io.EOF", n, err)
+	}
+	if _, err := s.Write([]byte("!")); err != nil {
+		t.Errorf("a write after Close: %v", err)
+	}
+	if got := s.Lines()[2]; !strings.HasPrefix(got, "   after!") {
+		t.Errorf("row 3 after Close %q, want the writes after the query", got)
 	}
 }
 
