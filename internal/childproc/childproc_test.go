@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -129,5 +130,117 @@ func waitGone(t *testing.T, pid int) {
 			t.Fatalf("pid %d still running 10s after its parent died", pid)
 		case <-tick.C:
 		}
+	}
+}
+
+// TestLeaderExitTakesTheGroup: a child that exits on its own leaves nothing
+// of its group behind, as a container's processes end with its main
+// process; the group is killed before the leader is reaped.
+func TestLeaderExitTakesTheGroup(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `sleep 300 & echo $!`)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	p, err := StartProcess(cmd)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil {
+		p.Stop(0)
+		t.Fatalf("read grandchild pid: %v", err)
+	}
+	grandchild, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		p.Stop(0)
+		t.Fatalf("shell printed %q, want a pid", line)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		p.Stop(0)
+		t.Fatal("the shell did not exit")
+	}
+	waitGone(t, grandchild)
+}
+
+// ownedBy reports whether pid is still a child of this process, running or
+// an unreaped zombie: then its number, and the group id it leads, cannot
+// belong to anyone else.
+func ownedBy(pid, parent int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	// ") S ppid ...", proc(5).
+	f := strings.Fields(string(stat[i+1:]))
+	return len(f) > 1 && f[1] == strconv.Itoa(parent)
+}
+
+// TestNoGroupSignalAfterReap checks every signal Stop and the waiter send to
+// the group: each must go while the leader's pid is still this process's
+// child, never after the reap, when the number may already be another
+// process's (group). Stop races the child's own exit, and comes after it.
+func TestNoGroupSignalAfterReap(t *testing.T) {
+	var mu sync.Mutex
+	var bad []string
+	sent := 0
+	signalHook = func(pgid int, sig syscall.Signal) {
+		mu.Lock()
+		defer mu.Unlock()
+		sent++
+		if !ownedBy(pgid, os.Getpid()) {
+			bad = append(bad, fmt.Sprintf("%v to group %d", sig, pgid))
+		}
+	}
+	t.Cleanup(func() { signalHook = nil })
+
+	// Stop after the exit: the group went with the leader, so Stop has
+	// nothing to signal.
+	p, err := StartProcess(exec.Command("true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	mu.Lock()
+	before := sent
+	mu.Unlock()
+	if err := p.Stop(0); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if sent != before {
+		t.Errorf("Stop after the reap sent %d signals, want none", sent-before)
+	}
+	mu.Unlock()
+
+	// Stop racing the exit, many times.
+	for range 50 {
+		p, err := StartProcess(exec.Command("true"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Stop(0); err != nil {
+			t.Fatal(err)
+		}
+		if !p.Exited() {
+			t.Fatal("Stop returned before the process was reaped")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bad) > 0 {
+		t.Errorf("group signalled after its leader was reaped: %v", bad)
+	}
+	if sent == 0 {
+		t.Error("no group signal seen at all: the hook is not called")
 	}
 }

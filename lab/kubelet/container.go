@@ -26,6 +26,7 @@ type instance struct {
 	id         string // "lab://<64 hex>"
 	attempt    int    // restartCount of this run
 	proc       *os.Process
+	child      *childproc.Process // signals the group only while proc is unreaped
 	startedAt  time.Time
 	finishedAt time.Time
 	exited     bool
@@ -197,16 +198,20 @@ func (pw *podWorker) spawn(pod *corev1.Pod, c *containerState, attempt int) *ins
 		logw = &lineLogger{log: pw.k.log.With("pod", pw.key, "container", c.spec.Name)}
 		cmd.Stdout, cmd.Stderr = logw, logw
 	}
-	if err := childproc.Start(cmd); err != nil {
+	child, err := childproc.StartProcess(cmd)
+	if err != nil {
 		pw.endEarly(in, err)
 		return in
 	}
 	in.proc = cmd.Process
+	in.child = child
 	pw.k.children.Add(1)
 	go func() {
 		defer pw.k.children.Done()
-		err := cmd.Wait()
-		code, reason := exitStatus(cmd.ProcessState, err)
+		<-child.Done()
+		// The rest of the process group went with the server, as a
+		// container's processes end with its main process.
+		code, reason := exitStatus(cmd.ProcessState, child.Err())
 		pw.mu.Lock()
 		in.exited = true
 		in.reported = true // a relist sees the run and its end together
@@ -250,7 +255,7 @@ func exitStatus(ps *os.ProcessState, err error) (int32, string) {
 // up to grace on the kubelet's clock (or limit in real time, when set),
 // then SIGKILL; it returns once the process is reaped.
 func (pw *podWorker) stop(in *instance, grace time.Duration, limit time.Duration) {
-	if in == nil || in.proc == nil {
+	if in == nil || in.child == nil {
 		return
 	}
 	select {
@@ -258,7 +263,10 @@ func (pw *podWorker) stop(in *instance, grace time.Duration, limit time.Duration
 		return
 	default:
 	}
-	_ = signalGroup(in.proc, syscall.SIGTERM)
+	// The whole process group, so anything the server forked goes too,
+	// as a container's processes do; never after the reap (see
+	// childproc.Process).
+	_ = in.child.Signal(syscall.SIGTERM)
 	t := pw.k.clock.NewTimer(grace)
 	defer t.Stop()
 	var limitC <-chan time.Time
@@ -284,7 +292,7 @@ func (pw *podWorker) stop(in *instance, grace time.Duration, limit time.Duration
 		case <-st.C:
 		}
 	}
-	_ = signalGroup(in.proc, syscall.SIGKILL)
+	_ = in.child.Signal(syscall.SIGKILL)
 	<-in.waitDone
 }
 
