@@ -17,11 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/proberctl/proberctl/internal/termtest"
 	"github.com/proberctl/proberctl/internal/testbin"
+	"github.com/proberctl/proberctl/kube/kubetest"
 )
 
 // TestMain removes the binary the terminal tests build. (Under the
@@ -129,6 +136,178 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 	p.quit(ctx, t, quit)
 }
 
+// TestMouseOnRealTerminal runs "proberctl tui --mouse" on a real
+// kube-apiserver and a real pseudo-terminal, and moves the mouse as a
+// person does: the terminal reports the wheel and the buttons in the SGR
+// encoding the program asked for, and stops reporting once it has left.
+// tui's own tests check the model's answer to a tea.MouseMsg and the
+// escape sequences; this checks the whole way: the modes the terminal is
+// put in, the input parser reading real sequences off a tty, the screen
+// following, and the modes undone however the program ends.
+func TestMouseOnRealTerminal(t *testing.T) {
+	env := kubetest.Start(t) // skips, or fails under PROBERCTL_REQUIRE_INTEGRATION=1, without the binaries
+	bin := testbin.Build(t, testbin.Options{})
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	// More pods than the pods pane has rows for, so the wheel scrolls it.
+	const pods = 14
+	for i := range pods {
+		name := fmt.Sprintf("web-%02d", i)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "proberctl:test"}}}}
+		created, err := env.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create pod %s: %v", name, err)
+		}
+		created.Status = kubeletRunning(fmt.Sprintf("10.1.0.%d", i+10))
+		if _, err := env.Client.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("status of pod %s: %v", name, err)
+		}
+	}
+	kubeconfig := kubeconfigFor(t, env.Config, ns)
+
+	for _, quit := range []string{"q", "SIGTERM"} {
+		t.Run("quit with "+quit, func(t *testing.T) {
+			t.Parallel()
+			mouseOnTerminal(t, bin, kubeconfig, ns, pods, quit)
+		})
+	}
+}
+
+func mouseOnTerminal(t *testing.T, bin, kubeconfig, ns string, pods int, quit string) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	const w, h = 100, 24
+	logFile := filepath.Join(t.TempDir(), "tui.log")
+	p := startOnPty(t, exec.CommandContext(ctx, bin, "tui", "--mouse", "--kubeconfig", kubeconfig, "--log-file", logFile),
+		nil, w, h, logFile)
+	scr := p.scr
+
+	// The rows of the pods pane, as pod names, and the selected one (the
+	// row the > marks).
+	podRow := regexp.MustCompile(`^(>| )..(web-\d\d) +1/1 +Running `)
+	visible := func(l []string) (names []string, selected string) {
+		for _, line := range l {
+			if m := podRow.FindStringSubmatch(line); m != nil {
+				names = append(names, m[2])
+				if m[1] == ">" {
+					selected = m[2]
+				}
+			}
+		}
+		return names, selected
+	}
+	name := func(i int) string { return fmt.Sprintf("web-%02d", i) }
+	var rows int // how many pod rows the pane shows at this size
+	scr.WaitFor(t, 20*time.Second, fmt.Sprintf("the pods pane with %d Running pods, the first selected", pods), func(l []string) bool {
+		names, sel := visible(l)
+		rows = len(names)
+		return layout([]string{"test ", "ns " + ns}, w)(l) == nil && strings.Contains(strings.Join(l, "\n"), fmt.Sprintf("PODS %d ", pods)) &&
+			rows > 1 && sel == name(0)
+	})
+	if rows >= pods {
+		t.Fatalf("all %d pods fit in the pane at %dx%d; the test needs more pods to scroll", pods, w, h)
+	}
+	// The dashboard asked for button and drag reports (1002) in the SGR
+	// encoding (1006), as tea.WithMouseCellMotion does.
+	if got := scr.MouseReporting(); !slices.Equal(got, []ansi.Mode{ansi.ModeMouseButtonEvent}) || !scr.Mode(ansi.ModeMouseExtSgr) {
+		t.Fatalf("mouse reporting %v, SGR encoding %v; want button events (1002) in SGR (1006)", got, scr.Mode(ansi.ModeMouseExtSgr))
+	}
+
+	// What a terminal sends in SGR mode (xterm's ctlseqs, "SGR (1006)"):
+	// CSI < button ; column ; row M on a press, m on a release, 1-based;
+	// the wheel is buttons 64 (up) and 65 (down) and has no release.
+	sgr := func(button, x, y int, final byte) string {
+		return fmt.Sprintf("\x1b[<%d;%d;%d%c", button, x+1, y+1, final)
+	}
+	wheelDown, wheelUp := sgr(65, 10, 6, 'M'), sgr(64, 10, 6, 'M')
+	// selectedAt waits for the pane to show pod i selected, with first the
+	// top visible row.
+	selectedAt := func(what string, i, first int) {
+		t.Helper()
+		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%s: %s selected, %s the top row", what, name(i), name(first)), func(l []string) bool {
+			names, sel := visible(l)
+			return sel == name(i) && len(names) == rows && names[0] == name(first)
+		})
+	}
+
+	// The wheel moves the selection as the arrow keys do, and the pane
+	// scrolls once it passes the last row. Each event is sent once the
+	// screen shows the one before it.
+	for i := 1; i < pods; i++ {
+		p.send(t, wheelDown)
+		selectedAt(fmt.Sprintf("wheel down %d", i), i, max(0, i-rows+1))
+	}
+	p.send(t, wheelDown) // at the last pod: nothing to move to
+	for i := pods - 2; i >= 0; i-- {
+		p.send(t, wheelUp)
+		selectedAt(fmt.Sprintf("wheel up to %d", i), i, min(i, pods-rows))
+	}
+
+	// A click (press and release of the left button) on the selected row
+	// leaves the dashboard as it was: it does nothing with a click yet, and
+	// selecting the clicked row would keep it too. The wheel event after
+	// it moving the selection by exactly one row shows the input reader
+	// took the click's two sequences whole and went on with the next.
+	y := rowOf(t, scr.Lines(), name(0))
+	p.send(t, sgr(0, 8, y, 'M')+sgr(0, 8, y, 'm'))
+	p.send(t, wheelDown)
+	selectedAt("a click on the selected row, then wheel down", 1, 0)
+	scr.WaitFor(t, 5*time.Second, "the pods pane still focused, nothing else opened", func(l []string) bool {
+		return strings.Contains(strings.Join(l, "\n"), "[1 pods]") && layout([]string{"test ", "ns " + ns}, w)(l) == nil
+	})
+
+	p.quit(ctx, t, quit)
+}
+
+// rowOf is the screen row (0-based) that shows pod name.
+func rowOf(t *testing.T, lines []string, name string) int {
+	t.Helper()
+	for y, l := range lines {
+		if strings.Contains(l, " "+name+" ") {
+			return y
+		}
+	}
+	t.Fatalf("no row shows %s", name)
+	return 0
+}
+
+// kubeletRunning is the status a kubelet writes for a started, ready
+// one-container pod (kubelet_pods.go generateAPIPodStatus): Running, its
+// IP, the four conditions true, the container running and ready.
+func kubeletRunning(ip string) corev1.PodStatus {
+	now := metav1.Now()
+	var conds []corev1.PodCondition
+	for _, c := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		conds = append(conds, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue, LastTransitionTime: now})
+	}
+	started := true
+	return corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}, StartTime: &now, Conditions: conds,
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "proberctl:test",
+			ImageID: "proberctl:test@sha256:" + strings.Repeat("0", 64), ContainerID: "containerd://app-" + ip,
+			Ready: true, Started: &started, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}},
+	}
+}
+
+// kubeconfigFor writes cfg as a kubeconfig file whose context's namespace
+// is ns, the way a person's ~/.kube/config reaches the CLI.
+func kubeconfigFor(t *testing.T, cfg *rest.Config, ns string) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: ns}
+	kc.CurrentContext = "test"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // colourEnv names the variables that decide whether a program draws in
 // colour (termenv's rules, which lipgloss follows).
 var colourEnv = []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"}
@@ -231,8 +410,8 @@ func (p *onPty) resize(t *testing.T, w, h int) {
 
 // quit ends the program with quit, typed, or the signal "SIGTERM" or
 // "SIGHUP" names, and checks it exits with status 0 and gives the
-// terminal back as it found it: the main screen, the cursor shown, and
-// the line discipline's settings (cooked mode, echo).
+// terminal back as it found it: the main screen, the cursor shown, mouse
+// reporting off, and the line discipline's settings (cooked mode, echo).
 func (p *onPty) quit(ctx context.Context, t *testing.T, quit string) {
 	t.Helper()
 	var err error
@@ -263,6 +442,11 @@ func (p *onPty) quit(ctx context.Context, t *testing.T, quit string) {
 	p.scr.WaitFor(t, 5*time.Second, "the main screen back", func([]string) bool { return !p.scr.AltScreen() })
 	if p.scr.CursorHidden() {
 		t.Errorf("the cursor is still hidden after %q", quit)
+	}
+	// Left on, the terminal would go on sending the mouse to the shell as
+	// text, and its own selection would not work.
+	if m := p.scr.MouseReporting(); len(m) > 0 || p.scr.Mode(ansi.ModeMouseExtSgr) {
+		t.Errorf("mouse reporting still on after %q: %v, SGR encoding %v", quit, m, p.scr.Mode(ansi.ModeMouseExtSgr))
 	}
 	after, err := unix.IoctlGetTermios(int(p.tty.Fd()), unix.TCGETS)
 	if err != nil {
