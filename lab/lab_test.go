@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -101,15 +102,35 @@ func write(t testing.TB, name string, objs ...any) string {
 	return p
 }
 
-// freeNodePort finds a node port nothing listens on, so tests can run
-// side by side without fighting over 30080.
+// handedOut holds the node ports freeNodePort gave this test binary. A port
+// is only free until its lab listens on it, so two parallel tests probing
+// the same port before either starts would otherwise both get it (with
+// eight such tests, about one run in a hundred).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freeNodePort finds a node port nothing listens on and no other test of
+// this binary was given, so tests can run side by side without fighting
+// over 30080. The search starts at a random port so that other test
+// binaries running at the same time rarely look at the same ones.
 func freeNodePort(t testing.TB) int32 {
 	t.Helper()
-	start := store.NodePortMin + 100 + int(time.Now().UnixNano()%2500)
-	for p := start; p <= store.NodePortMax; p++ {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	const first = store.NodePortMin + 100
+	n := store.NodePortMax - first + 1
+	start := rand.IntN(n)
+	for i := range n {
+		p := first + (start+i)%n
+		if handedOut.ports[p] {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err == nil {
 			ln.Close()
+			handedOut.ports[p] = true
 			return int32(p)
 		}
 	}
