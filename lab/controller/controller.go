@@ -54,8 +54,10 @@ type Manager struct {
 	clock  clock.Clock
 	log    *slog.Logger
 
-	rsQueue workqueue.TypedRateLimitingInterface[string]
-	dQueue  workqueue.TypedRateLimitingInterface[string]
+	rsQueue   workqueue.TypedRateLimitingInterface[string]
+	dQueue    workqueue.TypedRateLimitingInterface[string]
+	rsRequeue *requeuer
+	dRequeue  *requeuer
 
 	events   *record.Recorder
 	rsEvents recorder
@@ -93,6 +95,8 @@ func New(client kubernetes.Interface, opts Options) *Manager {
 		dQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "deployment"}),
 	}
+	m.rsRequeue = newRequeuer(opts.Clock, m.rsQueue)
+	m.dRequeue = newRequeuer(opts.Clock, m.dQueue)
 	return m
 }
 
@@ -107,6 +111,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	events.Go(func() { m.events.Run(stopEvents) })
 	defer m.rsQueue.ShutDown()
 	defer m.dQueue.ShutDown()
+	defer m.rsRequeue.stop()
+	defer m.dRequeue.stop()
 
 	f := informers.NewSharedInformerFactory(m.client, 0)
 	pods := f.Core().V1().Pods().Informer()
@@ -139,8 +145,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { m.work(ctx, m.rsQueue, m.syncReplicaSet) })
-	wg.Go(func() { m.work(ctx, m.dQueue, m.syncDeployment) })
+	wg.Go(func() { m.work(ctx, m.rsQueue, m.rsRequeue, m.syncReplicaSet) })
+	wg.Go(func() { m.work(ctx, m.dQueue, m.dRequeue, m.syncDeployment) })
 	<-ctx.Done()
 	m.rsQueue.ShutDown()
 	m.dQueue.ShutDown()
@@ -154,27 +160,24 @@ type requeue struct{ after time.Duration }
 
 func (r requeue) Error() string { return fmt.Sprintf("requeue after %v", r.after) }
 
-func (m *Manager) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) {
+func (m *Manager) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], rq *requeuer, sync func(context.Context, string) error) {
 	for {
 		key, quit := q.Get()
 		if quit {
 			return
 		}
+		rq.taken(key)
 		err := sync(ctx, key)
-		var rq requeue
+		var again requeue
 		switch {
 		case err == nil:
 			q.Forget(key)
-		case errors.As(err, &rq):
+		case errors.As(err, &again):
 			q.Forget(key)
 			// On the controllers' clock, not the queue's: a test that
 			// steps a fake clock past a progress deadline or
 			// minReadySeconds gets the sync that notices it.
-			if c, ok := m.clock.(clock.WithDelayedExecution); ok {
-				c.AfterFunc(rq.after, func() { q.Add(key) })
-			} else {
-				q.AddAfter(key, rq.after)
-			}
+			rq.after(key, again.after)
 		case ctx.Err() != nil:
 		default:
 			if !apierrors.IsConflict(err) {
