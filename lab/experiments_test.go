@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,13 @@ import (
 // then liveness fails twice in a row and the kubelet restarts it. With
 // unplanned rolls the rollout needs all three new pods ready at once while
 // each fails 40% of its checks: 1.5 to 5 minutes.
+//
+// Alone the rollout ends (about 40 s) before the first liveness kill
+// (about 50 s); on a loaded machine a kill can come first and the rollout
+// wait for the killed pod to be ready again. Both orders are what a
+// cluster does, so the test waits for both outcomes and checks each
+// whatever the order: the replica sets' steps against the bounds as they
+// happen, the kills by their events and the restart counts.
 func TestSecondStage(t *testing.T) {
 	t.Parallel()
 	file, _ := stage1(t, "40")
@@ -52,7 +61,7 @@ func TestSecondStage(t *testing.T) {
 	c := l.Client()
 	ctx := context.Background()
 	start(t, l)
-	readyPods(t, c, 60*time.Second, "1.0.1", 3)
+	readyPods(t, c, 120*time.Second, "1.0.1", 3)
 
 	// The bounds, from the Kubernetes rules
 	// (pkg/controller/deployment/util/deployment_util.go ResolveFenceposts):
@@ -70,64 +79,113 @@ func TestSecondStage(t *testing.T) {
 		t.Fatalf("apply stage 2: %+v", r)
 	}
 
-	waitFor(t, 150*time.Second, "the rollout to 1.0.2", func() (bool, string) {
+	// The rollout is done once the Deployment counts three updated pods
+	// and no others, and every pod is 1.0.2: with maxUnavailable 0 that
+	// happens only after the last 1.0.1 pod made way for a ready 1.0.2
+	// one. It stays done: nothing brings 1.0.1 back.
+	//
+	// The seed's "periodic restarts": liveness fails twice in a row, the
+	// kubelet kills and restarts the container, with the kubelet's events
+	// (pkg/kubelet/prober/worker.go, prober.go; pkg/probe/http/http.go;
+	// pkg/kubelet/kuberuntime/kuberuntime_manager.go computePodActions),
+	// on one pod after another. A 1.0.2 pod counts once it was killed,
+	// the 500 the plan's seeds answer shows in an Unhealthy event, every
+	// kill follows two liveness failures (a loaded machine may add
+	// timeouts, whose message differs), and its restart count went up.
+	var rolledOut, twoRestarted time.Duration
+	restarted := map[string]bool{}
+	waitFor(t, 300*time.Second, "the rollout to 1.0.2 and liveness restarts on two 1.0.2 pods", func() (bool, string) {
+		// The events first: a kill they show is then in the pods' status
+		// by the time the pods are read, unless it is under way.
+		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
 		d, err := c.AppsV1().Deployments(Namespace).Get(ctx, "prober-foo", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		ps := pods(t, c)
+		lv := livenessOf(events)
+		if rolledOut == 0 && d.Status.UpdatedReplicas == 3 && d.Status.Replicas == 3 && !slices.ContainsFunc(ps, func(p corev1.Pod) bool {
+			return p.Labels["version"] != "1.0.2" || p.DeletionTimestamp != nil
+		}) {
+			rolledOut = time.Since(applied)
+		}
 		for _, p := range ps {
-			if p.Labels["version"] != "1.0.2" {
-				return false, describe(ps)
+			if p.Labels["version"] == "1.0.2" && lv.killed[p.Name] > 0 && lv.status500[p.Name] > 0 &&
+				lv.failed[p.Name] >= 2*lv.killed[p.Name] && restarts(&p) > 0 {
+				restarted[p.Name] = true
 			}
 		}
-		return d.Status.UpdatedReplicas == 3 && d.Status.Replicas == 3, fmt.Sprintf("%+v\n%s", d.Status, describe(ps))
+		if twoRestarted == 0 && len(restarted) >= 2 {
+			twoRestarted = time.Since(applied)
+		}
+		return rolledOut > 0 && twoRestarted > 0, fmt.Sprintf("rolled out after %v: %v; %+v\n%s\n%s",
+			rolledOut.Round(time.Second), rolledOut > 0, d.Status, lv, describe(ps))
 	})
-	t.Logf("rolled out in %v", time.Since(applied).Round(time.Second))
+	t.Logf("after the apply: rolled out in %v, liveness restarts on two pods in %v: %v",
+		rolledOut.Round(time.Second), twoRestarted.Round(time.Second), slices.Sorted(maps.Keys(restarted)))
 	rollout.check(t)
 
-	// Then the seed's "periodic restarts": liveness fails twice in a row,
-	// the kubelet kills and restarts the container, with the seed's
-	// events, on one pod after another.
-	killed := map[string]int{}
-	waitFor(t, 120*time.Second, "liveness restarts on two pods", func() (bool, string) {
+	// What kubectl get pods shows: only 1.0.2 pods, Running, their
+	// RESTARTS counting the kills. A killed container shows its new run
+	// at the kubelet's next relist, a second later, and a pod killed
+	// again within the back-off shows CrashLoopBackOff, its count one
+	// short of its kills until the back-off ends: wait past those.
+	waitFor(t, 90*time.Second, "kubectl get pods: 1.0.2 pods Running, RESTARTS counting their liveness kills", func() (bool, string) {
 		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		unhealthy := map[string]int{}
-		clear(killed)
-		for _, e := range events.Items {
+		lv := livenessOf(events)
+		now := time.Now()
+		ok := true
+		var state []string
+		for _, p := range pods(t, c) {
+			row := kube.PodStatus(&p, now)
+			state = append(state, fmt.Sprintf("%s version=%s STATUS %s RESTARTS %s kills %d",
+				p.Name, p.Labels["version"], row.Status, row.Restarts, lv.killed[p.Name]))
 			switch {
-			case e.Reason == "Unhealthy" && e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500":
-				unhealthy[e.InvolvedObject.Name] += int(max(e.Count, 1))
-			case e.Reason == "Killing" && e.Message == "Container prober-foo failed liveness probe, will be restarted":
-				killed[e.InvolvedObject.Name] += int(max(e.Count, 1))
+			case p.Labels["version"] != "1.0.2":
+				ok = false
+			case row.Status == "Running" && row.RestartCount >= lv.killed[p.Name]:
+			case row.Status == "CrashLoopBackOff" && row.RestartCount >= lv.killed[p.Name]-1:
+			default:
+				ok = false
 			}
 		}
-		ps := pods(t, c)
-		restarted := 0
-		for _, p := range ps {
-			// Every kill follows two failures in a row.
-			if p.Labels["version"] == "1.0.2" && restarts(&p) > 0 && killed[p.Name] > 0 && unhealthy[p.Name] >= 2*killed[p.Name] {
-				restarted++
-			}
-		}
-		return restarted >= 2, fmt.Sprintf("Unhealthy %v Killing %v\n%s", unhealthy, killed, describe(ps))
+		return ok, strings.Join(state, "\n")
 	})
-	t.Logf("liveness restarts %v after the apply: %v", time.Since(applied).Round(time.Second), killed)
-	// What kubectl get pods shows: 1.0.2 pods Running, their RESTARTS
-	// counting the kills.
-	now := time.Now()
-	for _, p := range pods(t, c) {
-		row := kube.PodStatus(&p, now)
-		if p.Labels["version"] != "1.0.2" || row.Status != "Running" && row.Status != "CrashLoopBackOff" {
-			t.Errorf("%s: version %s STATUS %s; want 1.0.2 Running (or CrashLoopBackOff between restarts)", p.Name, p.Labels["version"], row.Status)
-		}
-		if n := killed[p.Name]; row.RestartCount < n {
-			t.Errorf("%s: RESTARTS %s after %d liveness kills", p.Name, row.Restarts, n)
+}
+
+// liveness is what the events say of liveness probes, by pod name.
+type liveness struct {
+	killed    map[string]int // Killing: "Container prober-foo failed liveness probe, will be restarted"
+	status500 map[string]int // Unhealthy: "Liveness probe failed: HTTP probe failed with statuscode: 500"
+	failed    map[string]int // Unhealthy: "Liveness probe failed: " with any cause
+}
+
+func livenessOf(events *corev1.EventList) liveness {
+	lv := liveness{killed: map[string]int{}, status500: map[string]int{}, failed: map[string]int{}}
+	for _, e := range events.Items {
+		n, pod := int(max(e.Count, 1)), e.InvolvedObject.Name
+		switch {
+		case e.Reason == "Killing" && e.Type == corev1.EventTypeNormal &&
+			e.Message == "Container prober-foo failed liveness probe, will be restarted":
+			lv.killed[pod] += n
+		case e.Reason == "Unhealthy" && e.Type == corev1.EventTypeWarning && strings.HasPrefix(e.Message, "Liveness probe failed: "):
+			lv.failed[pod] += n
+			if e.Message == "Liveness probe failed: HTTP probe failed with statuscode: 500" {
+				lv.status500[pod] += n
+			}
 		}
 	}
+	return lv
+}
+
+func (lv liveness) String() string {
+	return fmt.Sprintf("liveness kills %v, failures %v, of them statuscode 500 %v", lv.killed, lv.failed, lv.status500)
 }
 
 // rolloutWatch follows the replica sets during a rolling update and checks
