@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
+
+	"github.com/proberctl/proberctl/internal/syncbuf"
 )
 
 func TestConfigFlagsLoad(t *testing.T) {
@@ -83,7 +85,7 @@ func TestNoKubeconfigIsMatchable(t *testing.T) {
 }
 
 func TestSilenceKlog(t *testing.T) {
-	var buf syncBuffer // klog may flush from its own goroutine
+	var buf syncbuf.Buffer // klog may flush from its own goroutine
 	SilenceKlog(&buf)
 	t.Cleanup(func() { SilenceKlog(nil) })
 	klog.ErrorS(errors.New("watch failed"), "reflector says")

@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/proberctl/proberctl/internal/syncbuf"
 	"github.com/proberctl/proberctl/kube/kubetest"
 )
 
@@ -164,13 +165,13 @@ func waitAuthorized(ctx context.Context, t *testing.T, env *kubetest.Env, ns, us
 
 // jsonLines runs cmd and hands its stdout's JSON objects to the returned
 // channel, which closes when stdout ends; stderr collects stderr.
-func jsonLines(t *testing.T, cmd *exec.Cmd) (lines <-chan map[string]any, stderr *syncBuffer) {
+func jsonLines(t *testing.T, cmd *exec.Cmd) (lines <-chan map[string]any, stderr *syncbuf.Buffer) {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr = &syncBuffer{}
+	stderr = &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

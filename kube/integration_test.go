@@ -32,6 +32,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
+	"github.com/proberctl/proberctl/internal/syncbuf"
 	"github.com/proberctl/proberctl/internal/testbin"
 	"github.com/proberctl/proberctl/kube/kubetest"
 	"github.com/proberctl/proberctl/kube/kubetest/netns"
@@ -346,7 +347,7 @@ func startServe(t *testing.T, host *netns.Host) <-chan struct{} {
 	t.Helper()
 	cmd := host.Command(needBinary(t), "serve")
 	cmd.Env = append(os.Environ(), "PORT=8080", "START_WAIT_SECS=0", "CRASH_FACTOR=0", "HEALTH_STATUS_FACTOR=0", "CONTENT=hello from "+host.Name)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs // one writer: exec serialises its writes
 	exited := host.Start(t, cmd)
 	url := fmt.Sprintf("http://%s/healthz", netip.AddrPortFrom(host.Addr, 8080))
@@ -368,25 +369,6 @@ func startServe(t *testing.T, host *netns.Host) <-chan struct{} {
 			t.Fatalf("proberctl serve did not answer %s within 30s; its output:\n%s", url, logs)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a child process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // kubeconfigFor writes cfg as a kubeconfig file for the CLI.
