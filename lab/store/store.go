@@ -164,6 +164,9 @@ func (s *Store) create(gvr schema.GroupVersionResource, ns string, in runtime.Ob
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("create %s: %v", gvr.Resource, err))
 	}
+	if err := decodeBody(obj); err != nil {
+		return nil, err
+	}
 	if m.GetNamespace() == "" {
 		m.SetNamespace(ns)
 	}
@@ -226,6 +229,9 @@ func (s *Store) update(gvr schema.GroupVersionResource, ns, sub string, in runti
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("update %s: %v", gvr.Resource, err))
+	}
+	if err := decodeBody(obj); err != nil {
+		return nil, err
 	}
 	if m.GetNamespace() == "" {
 		m.SetNamespace(ns)
@@ -328,6 +334,9 @@ func (s *Store) patch(a k8stesting.PatchAction) (runtime.Object, error) {
 	obj := reflect.New(reflect.TypeOf(cur).Elem()).Interface().(runtime.Object)
 	if err := json.Unmarshal(patched, obj); err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("patched object: %v", err))
+	}
+	if err := decodePatched(obj, patched); err != nil {
+		return nil, err
 	}
 	m, _ := meta.Accessor(obj)
 	// A patch applies to the current version unless it names one.
