@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -65,7 +66,10 @@ Examples:
   proberctl lab -f ./manifests/
 
   # no terminal UI: the same as lines, for scripts and CI
-  proberctl watch --lab --for 1m`,
+  proberctl watch --lab --for 1m
+
+  # why pods restarted: each container's own output is in the log
+  grep rolled ` + defaultLabLog + `     # each start's CRASH_FACTOR roll`,
 		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
 			files := fs.StringArrayP("filename", "f", nil, "a manifest file or directory to run (repeatable); default: the demo's first stage")
 			logFile := fs.String("log-file", defaultLabLog, "where the lab and the dashboard log (never the screen)")
@@ -90,7 +94,7 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 	defer f.Close()
 	// client-go's klog writes to stderr, over the dashboard.
 	kube.SilenceKlog(f)
-	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := labLogger(f)
 
 	argv, err := serverArgv()
 	if err != nil {
@@ -126,6 +130,14 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 	l.Stop()
 	fmt.Fprintf(os.Stderr, "lab stopped; its log is %s\n", logFile)
 	return err
+}
+
+// labLogger is the lab's log. It keeps Debug, where the lab kubelet puts
+// each container's own output: the probe server's "crashing on start ...
+// CRASH_FACTOR=40 rolled 12" and its health failures are the why of a
+// restart, what kubectl logs --previous shows on a cluster.
+func labLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // serverArgv runs one container: this very binary's "serve".

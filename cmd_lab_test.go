@@ -47,3 +47,14 @@ func TestLabRefusesInvalidManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestLabLoggerKeepsContainerOutput: the lab kubelet logs each container's
+// output at Debug, and the lab's log must keep it: it is the only place the
+// reason of a crash on start is written.
+func TestLabLoggerKeepsContainerOutput(t *testing.T) {
+	var b bytes.Buffer
+	labLogger(&b).Debug("container output", "line", "crashing on start")
+	if !strings.Contains(b.String(), "crashing on start") {
+		t.Errorf("the lab's log dropped a Debug line: %q", b.String())
+	}
+}
