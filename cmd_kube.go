@@ -125,6 +125,7 @@ func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchO
 	if err := w.Start(ctx); err != nil {
 		return usagef("%v", err)
 	}
+	empty := noPods{namespace: opts.Namespace}
 	for {
 		b, err := w.Next(ctx)
 		if err != nil {
@@ -136,6 +137,44 @@ func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchO
 		if err := p.Print(b); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
+		if note := empty.check(b); note != "" && p.Status != nil {
+			fmt.Fprintln(p.Status, note)
+		}
+	}
+}
+
+// noPods says, once, that the first complete list held no pods, as
+// kubectl get pods -w does: without it a mistyped -n or -l looks like a
+// watch still waiting for something to happen.
+type noPods struct {
+	namespace string // "" for all namespaces
+	done      bool
+	seenPod   bool
+}
+
+// check reads one batch and returns kubectl's line when this is the batch
+// that completes the first list and no pod came before or with it. The
+// text is kubectl's (staging/src/k8s.io/kubectl/pkg/cmd/get/get.go).
+func (n *noPods) check(b kube.Batch) string {
+	if n.done {
+		return ""
+	}
+	for _, d := range b.Deltas {
+		if d.Kind == kube.KindPod {
+			n.seenPod = true
+		}
+	}
+	if !b.Synced {
+		return ""
+	}
+	n.done = true
+	switch {
+	case n.seenPod:
+		return ""
+	case n.namespace == "":
+		return "No resources found"
+	default:
+		return fmt.Sprintf("No resources found in %s namespace.", n.namespace)
 	}
 }
 

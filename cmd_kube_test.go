@@ -4,10 +4,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -66,5 +73,96 @@ func TestPrintResult(t *testing.T) {
 		if b.String() != tc.want {
 			t.Errorf("printResult = %q, want %q", b.String(), tc.want)
 		}
+	}
+}
+
+func TestNoPods(t *testing.T) {
+	pod := kube.Delta{Kind: kube.KindPod, Key: "default/p"}
+	event := kube.Delta{Kind: kube.KindEvent, Key: "default/e"}
+	for _, tc := range []struct {
+		name      string
+		namespace string
+		batches   []kube.Batch
+		want      []string // check's answer per batch
+	}{
+		{"empty namespace", "demo", []kube.Batch{{}, {Deltas: []kube.Delta{event}, Synced: true}, {Synced: true}},
+			[]string{"", "No resources found in demo namespace.", ""}},
+		{"all namespaces", "", []kube.Batch{{Synced: true}}, []string{"No resources found"}},
+		{"a pod in the synced batch", "demo", []kube.Batch{{Deltas: []kube.Delta{pod}, Synced: true}}, []string{""}},
+		{"a pod before sync", "demo", []kube.Batch{{Deltas: []kube.Delta{pod}}, {Synced: true}}, []string{"", ""}},
+		// Pods that come and go later do not matter: the note is about
+		// the first list only, as kubectl's.
+		{"a pod after sync", "demo", []kube.Batch{{Synced: true}, {Deltas: []kube.Delta{pod}, Synced: true}},
+			[]string{"No resources found in demo namespace.", ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := noPods{namespace: tc.namespace}
+			for i, b := range tc.batches {
+				if got := n.check(b); got != tc.want[i] {
+					t.Errorf("batch %d: check = %q, want %q", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// lockedBuffer is written by runWatch's goroutine and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRunWatchSaysNoPods: a watch of a namespace with no pods says so on
+// the status stream, as kubectl get pods -w does, and one with pods does
+// not.
+func TestRunWatchSaysNoPods(t *testing.T) {
+	client := fake.NewClientset(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Name: "prober-foo-1", Namespace: "default", CreationTimestamp: metav1.Now()}})
+	for _, tc := range []struct {
+		namespace, want, notWant string
+	}{
+		{"other", "No resources found in other namespace.", ""},
+		{"default", "prober-foo-1", "No resources found"},
+	} {
+		t.Run(tc.namespace, func(t *testing.T) {
+			var out, status lockedBuffer
+			p, err := kube.NewLinePrinter(&out, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Status = &status
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- runWatch(ctx, client, kube.WatchOptions{Namespace: tc.namespace}, p) }()
+			// The note comes with the first synced batch, after the
+			// "connected" line; wait for that line, then for the note.
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(status.String(), "connected") || (tc.want != "" && !strings.Contains(out.String()+status.String(), tc.want)) {
+				if time.Now().After(deadline) {
+					cancel()
+					t.Fatalf("no %q within 30s; stdout %q, status %q", tc.want, out.String(), status.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("runWatch: %v", err)
+			}
+			if tc.notWant != "" && strings.Contains(status.String(), tc.notWant) {
+				t.Errorf("status has %q: %q", tc.notWant, status.String())
+			}
+		})
 	}
 }
