@@ -207,7 +207,10 @@ Commands:
 }
 
 func printCommandHelp(w io.Writer, c command, fs *pflag.FlagSet) {
-	usage := "proberctl " + c.Name + " [flags]"
+	usage := "proberctl " + c.Name
+	if fs.HasFlags() {
+		usage += " [flags]"
+	}
 	if c.Args != "" {
 		usage += " " + c.Args
 	}

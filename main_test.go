@@ -67,6 +67,8 @@ func TestDispatch(t *testing.T) {
 		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Commands:", "serve", "Run 'proberctl <command> --help'"}},
 		{name: "help command", args: []string{"help", "serve"}, code: 0, stdout: []string{"Usage:\n  proberctl serve [flags]", "Environment:", "CRASH_FACTOR"}},
 		{name: "command help", args: []string{"serve", "--help"}, code: 0, stdout: []string{"Flags:", "--crash-factor", "START_WAIT_SECS"}},
+		{name: "flagless command help", args: []string{"version", "--help"}, code: 0,
+			stdout: []string{"Usage:\n  proberctl version\n"}},
 		{name: "unknown command", args: []string{"bogus"}, code: 2, stderr: []string{`unknown command "bogus"`, "Commands:", "serve"}},
 		{name: "unknown flag lists accepted flags", args: []string{"serve", "--bogus"}, code: 2,
 			stderr: []string{"unknown flag: --bogus", "Accepted flags:", "--port", "Run 'proberctl serve --help'"}},
