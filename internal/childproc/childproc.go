@@ -4,7 +4,10 @@
 // servers inside network namespaces.
 //
 // On Unix each child runs in its own process group, so it can be stopped
-// with whatever it forked. On Linux it also gets SIGKILL as its parent-death
+// with whatever it forked. A child started with StartProcess takes its group
+// with it when it exits on its own (on Linux), as a container's processes
+// end with its main process, and its group is never signalled once it is
+// reaped, when its pid could already be another process's. On Linux it also gets SIGKILL as its parent-death
 // signal, so it dies with its parent even when the parent is SIGKILLed or
 // `go test -timeout` expires and no cleanup runs. Elsewhere there is no
 // parent-death signal; the parent's shutdown must stop its children.
