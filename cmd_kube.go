@@ -112,20 +112,22 @@ Examples:
 				}
 				printer.AllNamespaces = opts.Namespace == ""
 				printer.Status = os.Stderr
-				return runWatch(ctx, client, opts, printer)
+				// The lab's first list comes before its controllers have
+				// made any pod: "No resources found" would be wrong there.
+				return runWatch(ctx, client, opts, printer, !*useLab)
 			}
 		},
 	}
 }
 
 // runWatch prints batches until ctx ends, which is a normal end (Ctrl-C or
-// --for), not an error.
-func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchOptions, p *kube.LinePrinter) error {
+// --for), not an error. sayEmpty notes a first list with no pods.
+func runWatch(ctx context.Context, client kubernetes.Interface, opts kube.WatchOptions, p *kube.LinePrinter, sayEmpty bool) error {
 	w := kube.NewWatcher(client, opts)
 	if err := w.Start(ctx); err != nil {
 		return usagef("%v", err)
 	}
-	empty := noPods{namespace: opts.Namespace}
+	empty := noPods{namespace: opts.Namespace, done: !sayEmpty}
 	for {
 		b, err := w.Next(ctx)
 		if err != nil {

@@ -131,12 +131,16 @@ func TestRunWatchSaysNoPods(t *testing.T) {
 	client := fake.NewClientset(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: "prober-foo-1", Namespace: "default", CreationTimestamp: metav1.Now()}})
 	for _, tc := range []struct {
-		namespace, want, notWant string
+		name, namespace string
+		sayEmpty        bool
+		want, notWant   string
 	}{
-		{"other", "No resources found in other namespace.", ""},
-		{"default", "prober-foo-1", "No resources found"},
+		{"empty", "other", true, "No resources found in other namespace.", ""},
+		{"pods", "default", true, "prober-foo-1", "No resources found"},
+		// The lab's watch: its pods are not made yet at the first list.
+		{"empty, not said", "other", false, "", "No resources found"},
 	} {
-		t.Run(tc.namespace, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			var out, status lockedBuffer
 			p, err := kube.NewLinePrinter(&out, "")
 			if err != nil {
@@ -145,7 +149,7 @@ func TestRunWatchSaysNoPods(t *testing.T) {
 			p.Status = &status
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- runWatch(ctx, client, kube.WatchOptions{Namespace: tc.namespace}, p) }()
+			go func() { done <- runWatch(ctx, client, kube.WatchOptions{Namespace: tc.namespace}, p, tc.sayEmpty) }()
 			// The note comes with the first synced batch, after the
 			// "connected" line; wait for that line, then for the note.
 			deadline := time.Now().Add(30 * time.Second)
