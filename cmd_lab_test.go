@@ -58,3 +58,15 @@ func TestLabLoggerKeepsContainerOutput(t *testing.T) {
 		t.Errorf("the lab's log dropped a Debug line: %q", b.String())
 	}
 }
+
+// TestFullBuildCommands: main's list of what the serve-only build leaves
+// out is the full build's cluster commands.
+func TestFullBuildCommands(t *testing.T) {
+	var names []string
+	for _, c := range clusterCommands() {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, " ") != strings.Join(fullBuildCommands, " ") {
+		t.Errorf("fullBuildCommands = %q, clusterCommands are %q", fullBuildCommands, names)
+	}
+}

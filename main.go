@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := find(table, name)
 	if !ok {
-		fmt.Fprintf(stderr, "proberctl: unknown command %q\n\n", name)
+		fmt.Fprintf(stderr, "proberctl: %s\n\n", unknownCommand(table, name))
 		printTopHelp(stderr, table)
 		return 2
 	}
@@ -164,6 +165,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
 		return 1
 	}
+}
+
+// fullBuildCommands are the commands the image's serve-only build leaves
+// out (commands_full.go), so that one, run in a pod, can say where they are.
+var fullBuildCommands = []string{"lab", "tui", "watch", "crash", "resolve", "healthz"}
+
+// unknownCommand says why name is not in table.
+func unknownCommand(table []command, name string) string {
+	if _, full := find(table, "lab"); !full && slices.Contains(fullBuildCommands, name) {
+		return fmt.Sprintf("%q is not in this build: the container image's proberctl only serves (go install github.com/proberctl/proberctl@latest has every command)", name)
+	}
+	return fmt.Sprintf("unknown command %q", name)
 }
 
 func find(table []command, name string) (command, bool) {

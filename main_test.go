@@ -107,3 +107,23 @@ func TestWrapWords(t *testing.T) {
 		}
 	}
 }
+
+// TestServeOnlyNamesTheFullBuild: in the image's serve-only build a
+// dashboard command says where it lives instead of "unknown command".
+func TestServeOnlyNamesTheFullBuild(t *testing.T) {
+	serveOnly := []command{serveCommand(), versionCommand()}
+	for _, tc := range []struct {
+		table []command
+		name  string
+		want  string
+	}{
+		{serveOnly, "lab", `"lab" is not in this build`},
+		{serveOnly, "watch", "go install github.com/proberctl/proberctl@latest"},
+		{serveOnly, "bogus", `unknown command "bogus"`},
+		{commands(), "bogus", `unknown command "bogus"`},
+	} {
+		if got := unknownCommand(tc.table, tc.name); !strings.Contains(got, tc.want) {
+			t.Errorf("unknownCommand(%s) = %q, want it to contain %q", tc.name, got, tc.want)
+		}
+	}
+}
