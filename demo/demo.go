@@ -1,6 +1,8 @@
 // Package demo holds the seed's experiment as Kubernetes manifests, embedded
 // so the lab runs them from any directory and a cluster gets the very same
-// files (kubectl apply -f demo/).
+// files, one stage at a time (kubectl apply -f demo/foo-service.yaml -f
+// demo/foo-1.0.1.yaml, then -f demo/foo-1.0.2.yaml): both stages are the
+// one Deployment, so applying the directory would skip stage 1.
 //
 // The manifests are the seed blog post's, field for field and number for
 // number, with only the image changed to ours.
