@@ -69,11 +69,6 @@ Examples:
 					return usagef("%v", err)
 				}
 				kube.SilenceKlog(io.Discard) // connection trouble is reported as lines instead
-				if *forDur > 0 {
-					var cancel context.CancelFunc
-					ctx, cancel = context.WithTimeout(ctx, *forDur)
-					defer cancel()
-				}
 
 				var client kubernetes.Interface
 				var opts kube.WatchOptions
@@ -85,6 +80,9 @@ Examples:
 					}
 					lb, err := openLab(ctx, *files)
 					if err != nil {
+						if ctx.Err() != nil {
+							return nil // Ctrl-C while it started: a normal end
+						}
 						return fmt.Errorf("start the lab: %w", err)
 					}
 					defer lb.Stop()
@@ -109,6 +107,13 @@ Examples:
 						return fmt.Errorf("client for %s: %w", cc.REST.Host, err)
 					}
 					opts = kube.WatchOptions{Namespace: cc.Namespace, LabelSelector: cc.Selector}
+				}
+				// --for is time spent watching: it starts once the lab is
+				// up, so a slow start neither eats it nor cuts the start.
+				if *forDur > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, *forDur)
+					defer cancel()
 				}
 				printer.AllNamespaces = opts.Namespace == ""
 				printer.Status = os.Stderr

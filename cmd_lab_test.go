@@ -70,3 +70,15 @@ func TestFullBuildCommands(t *testing.T) {
 		t.Errorf("fullBuildCommands = %q, clusterCommands are %q", fullBuildCommands, names)
 	}
 }
+
+// TestWatchLabInterrupted: Ctrl-C while the lab starts ends the watch
+// quietly, as Ctrl-C while it watches does.
+func TestWatchLabInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"watch", "--lab", "-f", "testdata/lab-clusterip-service.yaml", "--for", "1s"}, &out, &errb)
+	if code != 0 || errb.Len() > 0 {
+		t.Errorf("exit %d, stderr %q; want 0 and nothing", code, errb.String())
+	}
+}
