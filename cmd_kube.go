@@ -53,7 +53,7 @@ Examples:
 			output := fs.StringP("output", "o", "", "output format: wide (adds IP, NODE, VERSION) or json (one object per line); default: NAME READY STATUS RESTARTS AGE")
 			useLab := fs.Bool("lab", false, "start the embedded lab (no cluster) and watch it instead of a cluster")
 			files := fs.StringArrayP("filename", "f", nil, "with --lab: a manifest file or directory to run (repeatable); default: the demo")
-			forDur := fs.Duration("for", 0, "stop after this long (e.g. 30s, 5m); default: until interrupted")
+			forDur := fs.Duration("for", 0, "stop after watching this long (e.g. 30s, 5m; with --lab, from when it is up); default: until interrupted")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("watch takes no arguments, got %q (use -l to select pods)", args)
