@@ -128,7 +128,7 @@ const flushLimit = 5 * time.Second
 // (see there for why). The benchmarks run the same.
 type program struct {
 	*tea.Program
-	ctx   context.Context // the program's: ended by Run's and by a failed write
+	ctx   context.Context
 	model *screenModel
 	term  *terminal
 }
@@ -137,9 +137,6 @@ type program struct {
 // stdout when nil. (The commands open the dashboard only when both are a
 // terminal.)
 func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
-	// A failed write ends the program's context with the terminal's error
-	// as its cause: Bubble Tea stops as on a signal, and run returns it.
-	ctx, gone := context.WithCancelCause(ctx)
 	p := &program{ctx: ctx}
 	in, out := opts.Input, opts.Output
 	if in == nil {
@@ -149,7 +146,6 @@ func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
 		out = os.Stdout
 	}
 	scr := newTermWriter(out)
-	scr.gone = func(err error) { gone(fmt.Errorf("%w: %w", errTerminalGone, err)) }
 	p.term = &terminal{outFd: -1, mouse: opts.Mouse, scr: scr, limit: flushLimit}
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.term.in = f
@@ -166,6 +162,12 @@ func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
 	p.Program = tea.NewProgram(p.model, popts...)
+	// A failed write quits the program, and run returns the write's error.
+	// Quit, not a cancelled context: Bubble Tea v1.3.10 then waits for its
+	// input reader before closing it (tea.go shutdown), where a kill
+	// closes it under the reader's feet (a data race in cancelreader).
+	// Quit waits for the event loop to take it: not on the writer.
+	scr.gone = func(error) { go p.Program.Quit() }
 	return p
 }
 
@@ -178,6 +180,9 @@ func (p *program) run() error {
 		p.model.scr.resize(w, h)
 	}
 	if err := p.term.open(); err != nil {
+		// Bubble Tea never ran: end its context, or Send (watchSize's, a
+		// test's, the Quit of termWriter.gone) would wait for it for ever.
+		p.Program.Kill()
 		return err
 	}
 	defer p.term.restore()
@@ -187,8 +192,9 @@ func (p *program) run() error {
 	_, err := p.Program.Run()
 	stop()
 	rerr := p.term.restore()
-	if cause := context.Cause(p.ctx); errors.Is(cause, errTerminalGone) {
-		return cause // a write failed: it ended the program
+	if werr := p.model.scr.failure(); werr != nil {
+		// A write failed: it ended the program (termWriter.gone).
+		return fmt.Errorf("%w: %w", errTerminalGone, werr)
 	}
 	if errors.Is(err, syscall.EIO) && !errors.Is(err, tea.ErrProgramPanic) {
 		// Bubble Tea's read of the keys failed as a read of a hung-up

@@ -387,7 +387,7 @@ func (s *screenModel) guard(cmd tea.Cmd) tea.Cmd {
 // mouse reporting, all undone by restore.
 type terminal struct {
 	in    *os.File // nil when input is not a terminal (tests)
-	outFd int // -1 when output is not a terminal
+	outFd int      // -1 when output is not a terminal
 	mouse bool
 	scr   *termWriter
 	// limit is how long open and restore wait for the terminal to take
