@@ -105,7 +105,11 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 		return err
 	}
 	defer l.Stop()
-	if err := l.Start(ctx); err != nil {
+	err = l.Start(ctx)
+	if ctx.Err() != nil {
+		return nil // Ctrl-C while it started: a normal end, as q is
+	}
+	if err != nil {
 		return err
 	}
 	log.Info("lab started", "node ports", strings.Join(l.NodePorts(ctx), ", "))

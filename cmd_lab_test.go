@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -80,5 +82,19 @@ func TestWatchLabInterrupted(t *testing.T) {
 	code := run(ctx, []string{"watch", "--lab", "-f", "testdata/lab-clusterip-service.yaml", "--for", "1s"}, &out, &errb)
 	if code != 0 || errb.Len() > 0 {
 		t.Errorf("exit %d, stderr %q; want 0 and nothing", code, errb.String())
+	}
+}
+
+// TestRunLabInterrupted: Ctrl-C before the lab is up ends "proberctl lab"
+// quietly, with its log written where asked.
+func TestRunLabInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	logFile := filepath.Join(t.TempDir(), "lab.log")
+	if err := runLab(ctx, []string{"testdata/lab-clusterip-service.yaml"}, logFile); err != nil {
+		t.Errorf("runLab after Ctrl-C = %v, want nil", err)
+	}
+	if _, err := os.Stat(logFile); err != nil {
+		t.Errorf("log file: %v", err)
 	}
 }
