@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -83,6 +84,43 @@ func (e exitError) Error() string {
 	return e.err.Error()
 }
 func (e exitError) Unwrap() error { return e.err }
+
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version, commit, date = stamped(bi, version, commit, date)
+	}
+}
+
+// stamped fills what -ldflags did not set from what the go command records:
+// the module version of "go install github.com/proberctl/proberctl@v1.2.3",
+// and the git revision and commit time of a "go build" in a checkout.
+func stamped(bi *debug.BuildInfo, v, c, d string) (string, string, string) {
+	if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	dirty := false
+	rev, at := "", ""
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if c == "unknown" && rev != "" {
+		c = rev[:min(len(rev), 12)]
+		if dirty {
+			c += "-dirty"
+		}
+	}
+	if d == "unknown" && at != "" {
+		d = at
+	}
+	return v, c, d
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)

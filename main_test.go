@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -124,6 +125,32 @@ func TestServeOnlyNamesTheFullBuild(t *testing.T) {
 	} {
 		if got := unknownCommand(tc.table, tc.name); !strings.Contains(got, tc.want) {
 			t.Errorf("unknownCommand(%s) = %q, want it to contain %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStamped(t *testing.T) {
+	vcs := func(rev, at, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: at}, {Key: "vcs.modified", Value: modified}}
+	}
+	for _, tc := range []struct {
+		name         string
+		bi           debug.BuildInfo
+		v, c, d      string // what -ldflags set
+		wantV, wantC string
+		wantD        string
+	}{
+		{name: "go install @version", bi: debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}},
+			v: "dev", c: "unknown", d: "unknown", wantV: "v1.2.3", wantC: "unknown", wantD: "unknown"},
+		{name: "go build in a checkout", bi: debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs("0123456789abcdef0123", "2026-11-24T00:00:00Z", "true")},
+			v: "dev", c: "unknown", d: "unknown", wantV: "dev", wantC: "0123456789ab-dirty", wantD: "2026-11-24T00:00:00Z"},
+		{name: "ldflags win", bi: debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}, Settings: vcs("0123456789abcdef", "2026-11-24T00:00:00Z", "false")},
+			v: "v9", c: "abc", d: "today", wantV: "v9", wantC: "abc", wantD: "today"},
+		{name: "nothing recorded", v: "dev", c: "unknown", d: "unknown", wantV: "dev", wantC: "unknown", wantD: "unknown"},
+	} {
+		v, c, d := stamped(&tc.bi, tc.v, tc.c, tc.d)
+		if v != tc.wantV || c != tc.wantC || d != tc.wantD {
+			t.Errorf("%s: stamped = %q %q %q, want %q %q %q", tc.name, v, c, d, tc.wantV, tc.wantC, tc.wantD)
 		}
 	}
 }
