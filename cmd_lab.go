@@ -73,6 +73,7 @@ Examples:
 		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
 			files := fs.StringArrayP("filename", "f", nil, "a manifest file or directory to run (repeatable); default: the demo's first stage")
 			logFile := fs.String("log-file", defaultLabLog, "where the lab and the dashboard log (never the screen)")
+			mouse := fs.Bool("mouse", false, "capture the mouse, as proberctl tui --mouse (off: the terminal's own text selection works)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("lab takes no arguments, got %q (manifests go with -f)", args)
@@ -80,13 +81,13 @@ Examples:
 				if !onTerminal() {
 					return usagef("the lab's dashboard needs a terminal; without one use: proberctl watch --lab")
 				}
-				return runLab(ctx, *files, *logFile)
+				return runLab(ctx, *files, *logFile, *mouse)
 			}
 		},
 	}
 }
 
-func runLab(ctx context.Context, files []string, logFile string) error {
+func runLab(ctx context.Context, files []string, logFile string, mouse bool) error {
 	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open the log file: %w (choose another with --log-file)", err)
@@ -130,6 +131,7 @@ func runLab(ctx context.Context, files []string, logFile string) error {
 		Namespace:          ns,
 		DefaultResolveHost: resolveHost,
 		LogFile:            logFile,
+		Mouse:              mouse,
 	})
 	l.Stop()
 	fmt.Fprintf(os.Stderr, "lab stopped; its log is %s\n", logFile)

@@ -14,7 +14,7 @@ import (
 func TestLabCommandUsage(t *testing.T) {
 	checkUsage(t, []usageCase{
 		{name: "help teaches", args: []string{"lab", "--help"}, code: 0,
-			stdout: []string{"no cluster", "127.0.0.1:30080", "demo/foo-1.0.2.yaml", "proberctl lab -f", "--log-file", "PORT"}},
+			stdout: []string{"no cluster", "127.0.0.1:30080", "demo/foo-1.0.2.yaml", "proberctl lab -f", "--log-file", "--mouse", "PORT"}},
 		{name: "no arguments", args: []string{"lab", "extra"}, code: 2, stderr: []string{"lab takes no arguments", "-f"}},
 		{name: "unknown flag", args: []string{"lab", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}},
 		{name: "needs a terminal", args: []string{"lab"}, code: 2, stderr: []string{"needs a terminal", "proberctl watch --lab"}, before: needNoTerminal},
@@ -91,7 +91,7 @@ func TestRunLabInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	logFile := filepath.Join(t.TempDir(), "lab.log")
-	if err := runLab(ctx, []string{"testdata/lab-clusterip-service.yaml"}, logFile); err != nil {
+	if err := runLab(ctx, []string{"testdata/lab-clusterip-service.yaml"}, logFile, false); err != nil {
 		t.Errorf("runLab after Ctrl-C = %v, want nil", err)
 	}
 	if _, err := os.Stat(logFile); err != nil {
