@@ -100,10 +100,19 @@ func serve(ctx context.Context, cfg server.Config) error {
 	if errors.As(err, &crash) {
 		return exitError{code: crash.Code} // the reason is logged already
 	}
-	if errors.Is(err, syscall.EADDRINUSE) {
-		// The usual first stumble: a second server, or the lab, on the
-		// same port. Say how out of it.
+	return listenHint(err, cfg.Port)
+}
+
+// listenHint adds the way out to the two errors a listen meets first: a
+// second server (or the lab) on the same port, and a port below 1024 where
+// the runtime does not let a non-root user bind it (the image runs as
+// 65532 on port 80).
+func listenHint(err error, port int) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
 		return fmt.Errorf("%w (another process listens there: choose another port with --port or PORT, 0 for a free one)", err)
+	case errors.Is(err, syscall.EACCES) && port > 0 && port < 1024:
+		return fmt.Errorf("%w (port %d needs root, CAP_NET_BIND_SERVICE or net.ipv4.ip_unprivileged_port_start=0: set PORT=8080 and point the probes there)", err, port)
 	}
 	return err
 }

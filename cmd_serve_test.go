@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/proberctl/proberctl/server"
@@ -113,4 +117,32 @@ func TestServeBusyPort(t *testing.T) {
 		{name: "busy port", args: []string{"serve", "--port", port, "--random-seed", "1"}, code: 1,
 			stderr: []string{"listen on port " + port, "address already in use", "--port or PORT, 0 for a free one"}},
 	})
+}
+
+func TestListenHint(t *testing.T) {
+	wrap := func(errno syscall.Errno) error {
+		return fmt.Errorf("listen on port 80: %w", &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", errno)})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		port int
+		want string // "" for the error unchanged
+	}{
+		{"in use", wrap(syscall.EADDRINUSE), 8080, "--port or PORT, 0 for a free one"},
+		{"privileged port", wrap(syscall.EACCES), 80, "set PORT=8080"},
+		{"denied on a high port", wrap(syscall.EACCES), 8080, ""},
+		{"other", errors.New("boom"), 80, ""},
+	} {
+		got := listenHint(tc.err, tc.port)
+		if !errors.Is(got, tc.err) {
+			t.Errorf("%s: %v does not wrap %v", tc.name, got, tc.err)
+		}
+		if tc.want == "" && got.Error() != tc.err.Error() {
+			t.Errorf("%s: %q, want it unchanged", tc.name, got)
+		}
+		if tc.want != "" && !strings.Contains(got.Error(), tc.want) {
+			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
+		}
+	}
 }
