@@ -422,3 +422,38 @@ func TestRunEndsWhenTerminalVanishes(t *testing.T) {
 		t.Errorf("the log does not say the terminal went away:\n%s", log)
 	}
 }
+
+// TestWriterDiffsAgainstWritten drops frames behind a stalled write and
+// checks the newest is drawn against what the terminal shows, not against
+// a frame it never got: row 2 of the dropped frame equals the newest's, and
+// only a diff against the written frame redraws it.
+func TestWriterDiffsAgainstWritten(t *testing.T) {
+	frames := []string{
+		"head\nrow a\nfoot",
+		"head\nrow b\nfoot", // stalled in its write
+		"head\nrow c\nfoot", // replaced while it waits, as is the next
+		"HEAD\nrow c\nfoot",
+		"head\nrow c\nfoot!", // the newest
+	}
+	g := newGateTerm(20, 4)
+	s := newTermWriter(g)
+	s.resize(20, 4)
+	s.draw(frames[0])
+	if err := s.flush(0); err != nil {
+		t.Fatal(err)
+	}
+	g.hold()
+	s.draw(frames[1])
+	g.waitWaiting(t)
+	for _, f := range frames[2:] {
+		s.draw(f)
+	}
+	g.release()
+	if err := s.flush(0); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.begun(); got != 2 {
+		t.Errorf("%d writes after the stall, want 2 (the stalled frame and the newest)", got)
+	}
+	sameScreen(t, "after the stall", g.vt.lines(), want(frames[len(frames)-1], 20, 4))
+}
