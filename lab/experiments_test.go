@@ -209,16 +209,29 @@ func watchRollout(t *testing.T, c kubernetes.Interface, maxPods, minAvailable in
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The lab's watch, as client-go's fake, starts with no ADDED events
+	// for what exists: without the list, the old replica set's first
+	// scale-down could be its first event, with nothing to compare it
+	// to. Listed after the watch started, so no change falls between;
+	// an event the watch holds from before the list repeats the listed
+	// replicas (nothing scales before the apply), which changes nothing.
+	list, err := c.AppsV1().ReplicaSets(Namespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		w.Stop()
+		t.Fatal(err)
+	}
+	latest := map[string]appsv1.ReplicaSet{}
+	for _, rs := range list.Items {
+		latest[rs.Name] = rs
+	}
 	rw := &rolloutWatch{w: w, done: make(chan struct{})}
 	t.Cleanup(rw.stop)
 	go func() {
 		defer close(rw.done)
-		latest := map[string]appsv1.ReplicaSet{}
 		// The controller decides on a snapshot read after its previous
 		// write; the states seen since the last scale-up of the new
 		// replica set hold the one it read. states[i][rs] is the
 		// available count of each replica set in state i.
-		var states []map[string]int32
 		snapshot := func() map[string]int32 {
 			m := map[string]int32{}
 			for name, r := range latest {
@@ -226,6 +239,7 @@ func watchRollout(t *testing.T, c kubernetes.Interface, maxPods, minAvailable in
 			}
 			return m
 		}
+		states := []map[string]int32{snapshot()}
 		for ev := range w.ResultChan() {
 			rs, ok := ev.Object.(*appsv1.ReplicaSet)
 			if !ok {
