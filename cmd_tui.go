@@ -34,7 +34,7 @@ The screen belongs to the dashboard: logs, including client-go's, go to
 		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
 			cf := kube.AddConfigFlags(fs)
 			logFile := fs.String("log-file", filepath.Join(os.TempDir(), "proberctl-tui.log"), "where the dashboard writes its logs")
-			mouse := fs.Bool("mouse", false, "capture the mouse (off: the terminal's own text selection works)")
+			mouse := fs.Bool("mouse", false, "capture the mouse: a click selects a pod or opens a tab, the wheel scrolls the pane under it (off by default, so the terminal's own text selection works)")
 			host := fs.String("resolve-host", "", "host the resolve prompt starts with (default: the first Service seen)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -158,19 +159,112 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// handleMouse maps the wheel to the arrow keys (only with --mouse); the
-// keyboard stays the way to do everything.
+// handleMouse (only with --mouse) acts on what is under the pointer: the
+// wheel scrolls the pane it is over, a click on a pod row selects that pod
+// and a click on a tab opens that pane. The keyboard stays the way to do
+// everything; the mouse is a shortcut for a room watching a trainer.
 func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 	if msg.Action != tea.MouseActionPress || m.prompt.active() || m.pods.filtering {
 		return nil
 	}
-	switch msg.Button {
-	case tea.MouseButtonWheelUp:
-		return m.handleKey(tea.KeyMsg{Type: tea.KeyUp})
-	case tea.MouseButtonWheelDown:
-		return m.handleKey(tea.KeyMsg{Type: tea.KeyDown})
+	up := msg.Button == tea.MouseButtonWheelUp
+	wheel := up || msg.Button == tea.MouseButtonWheelDown
+	if !wheel && msg.Button != tea.MouseButtonLeft {
+		return nil
+	}
+	arrow := tea.KeyMsg{Type: tea.KeyDown}
+	if up {
+		arrow = tea.KeyMsg{Type: tea.KeyUp}
+	}
+	region, row := m.regionAt(msg.X, msg.Y)
+	switch {
+	case region == regionOther:
+		// Full-screen views (help, detail) and the lines around the panes:
+		// the wheel scrolls what has the focus, as before.
+		if wheel {
+			return m.handleKey(arrow)
+		}
+	case region == regionTabs:
+		if !wheel {
+			if f, ok := m.tabAt(msg.X); ok {
+				m.setFocus(f)
+			}
+		}
+	case region == regionPods && wheel:
+		m.podsKey(arrow)
+	case region == regionPods:
+		// row counts from the pane's top: a title line, the column header,
+		// then the visible rows from the scroll offset.
+		if i := m.pods.offset + row - 2; row >= 2 && i < len(m.pods.rows) {
+			m.setFocus(focusPods)
+			m.pods.move(i - m.pods.cursor)
+			m.rebuildEvents()
+		}
+	case region == regionLower && wheel:
+		m.lowerKey(arrow)
+	case region == regionLower:
+		m.setFocus(m.lower)
 	}
 	return nil
+}
+
+type region int
+
+const (
+	regionOther region = iota
+	regionPods
+	regionTabs
+	regionLower
+)
+
+// regionAt says which part of the panes view the cell (x, y) is in, and the
+// line within it, following render's layout: the header, the table, the tab
+// bar, the lower pane.
+func (m *model) regionAt(_, y int) (region, int) {
+	if !m.state.synced || m.focus == focusHelp || m.focus == focusDetail || m.w < minWidth || m.h < minHeight {
+		return regionOther, 0
+	}
+	y -= headerLines
+	switch podsH := m.pods.h; {
+	case y < 0:
+		return regionOther, 0
+	case y < podsH:
+		return regionPods, y
+	case y == podsH:
+		return regionTabs, 0
+	case y <= podsH+m.lowerH:
+		return regionLower, y - podsH - 1
+	}
+	return regionOther, 0
+}
+
+// tabAt finds the tab under column x: tabsView draws each as " N name "
+// followed by a space.
+func (m *model) tabAt(x int) (focus, bool) {
+	start := 0
+	for i, name := range paneNames {
+		end := start + len(fmt.Sprintf(" %d %s ", i+1, name))
+		if x >= start && x < end {
+			return focus(i), true
+		}
+		start = end + 1
+	}
+	return 0, false
+}
+
+// lowerKey gives a key to the pane under the table without moving the
+// focus; the timeline follows the table, so there it moves the selection.
+func (m *model) lowerKey(msg tea.KeyMsg) {
+	switch m.lower {
+	case focusEvents:
+		m.events.Update(msg)
+	case focusOutput:
+		m.output.Update(msg)
+	case focusRollout:
+		m.rollout.Update(msg)
+	default:
+		m.podsKey(msg)
+	}
 }
 
 // podsKey passes a key to the table and follows a selection change.
