@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/proberctl/proberctl/internal/syncbuf"
 	"github.com/proberctl/proberctl/kube"
 )
 
@@ -143,7 +144,7 @@ func inOrder(seen, want []string) bool {
 // (kuberuntime_container.go computeInitContainerActions); the status reads
 // as generateAPIPodStatus writes it.
 func TestInitContainersRunInOrderThenTheApp(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	e := startLogged(t, true, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	seen := e.watchStatuses("init")
 	p := initPod("init",

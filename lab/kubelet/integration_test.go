@@ -119,10 +119,6 @@ func TestRealAPIServerAcceptsWhatTheKubeletWrites(t *testing.T) {
 	}
 }
 
-// syncBuffer is init_test.go's name for the shared locked buffer, kept
-// until that file (another engineer's) says syncbuf.Buffer itself.
-type syncBuffer = syncbuf.Buffer
-
 // checkInitContainers runs pods with init containers on the real apiserver
 // and watches them as Tables: every status the node agent writes is
 // accepted (validation checks init container state transitions too), and
