@@ -81,6 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 	color := os.Getenv("NO_COLOR") == ""
 
 	// SIGINT, SIGTERM and SIGHUP (the terminal closed) end the context,
+	// which quits the program (program.run),
 	// and Bubble Tea's own handler for them is off (newProgram): in
 	// v1.3.10 it sends its quit message without watching the context
 	// (tea.go handleSignals), so when the
@@ -95,9 +96,12 @@ func Run(ctx context.Context, opts Options) error {
 
 	log.Info("dashboard starting", "context", opts.Context, "namespace", opts.Namespace, "selector", opts.Selector)
 	err := newProgram(ctx, m, opts).run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
-		// Interrupted from outside (signal): a normal way to leave.
-		log.Info("dashboard stopped", "cause", context.Cause(ctx))
+	if ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) &&
+		(err == nil || errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, errTerminalGone)) {
+		// Interrupted from outside (signal): a normal way to leave, also
+		// when the terminal is gone with it (a closed window hangs the
+		// terminal up and sends SIGHUP; either may come first).
+		log.Info("dashboard stopped", "cause", context.Cause(ctx), "err", err)
 		return nil
 	}
 	if err != nil {
@@ -115,8 +119,8 @@ func Run(ctx context.Context, opts Options) error {
 // errTerminalGone is what Run's error wraps when the terminal went away
 // under the dashboard: a write to it or a read from it failed (an ssh
 // connection or a terminal window gone without a SIGHUP reaching the
-// process, stdout closed). The program stops as on a signal, and the
-// error says why, with the failed write's or read's own error.
+// process, stdout closed). The program quits as on q, and the error says
+// why, with the failed write's or read's own error.
 var errTerminalGone = errors.New("the terminal went away")
 
 // flushLimit is how long the terminal's setup and restoration may wait for
@@ -154,7 +158,11 @@ func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
 		p.term.outFd = int(f.Fd())
 	}
 	p.model = &screenModel{Model: m, scr: scr, term: p.term}
-	popts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithContext(ctx), tea.WithInput(in),
+	// Not tea.WithContext: ctx ending quits the program (run), as q does.
+	// On a cancelled context Bubble Tea v1.3.10 kills the program, and a
+	// kill closes its input reader without waiting for the read loop
+	// (tea.go shutdown): a data race on the input file (cancelreader).
+	popts := []tea.ProgramOption{tea.WithoutRenderer(), tea.WithInput(in),
 		tea.WithoutSignalHandler()} // signals end ctx (see Run)
 	if opts.Mouse {
 		// The terminal reports the mouse (terminal.open); this tells
@@ -162,19 +170,16 @@ func newProgram(ctx context.Context, m tea.Model, opts Options) *program {
 		popts = append(popts, tea.WithMouseCellMotion())
 	}
 	p.Program = tea.NewProgram(p.model, popts...)
-	// A failed write quits the program, and run returns the write's error.
-	// Quit, not a cancelled context: Bubble Tea v1.3.10 then waits for its
-	// input reader before closing it (tea.go shutdown), where a kill
-	// closes it under the reader's feet (a data race in cancelreader).
-	// Quit waits for the event loop to take it: not on the writer.
+	// A failed write quits the program, and run returns the write's
+	// error. Quit waits for the event loop to take it: not on the writer.
 	scr.gone = func(error) { go p.Program.Quit() }
 	return p
 }
 
 // run sets the terminal up, runs the program and gives the terminal back,
 // however the program ends: when it returns, the last frame and the
-// restoration were written (or the terminal is gone, or took nothing for
-// flushLimit).
+// restoration were written (or the terminal is gone, or did not take
+// them within flushLimit).
 func (p *program) run() error {
 	if w, h, ok := p.term.size(); ok {
 		p.model.scr.resize(w, h)
@@ -189,11 +194,16 @@ func (p *program) run() error {
 	ctx, stop := context.WithCancel(p.ctx)
 	defer stop()
 	go watchSize(ctx, p.term, p.Send)
+	// Run's context ended (a signal): quit. Quit returns at once once the
+	// program has ended.
+	context.AfterFunc(ctx, p.Quit)
 	_, err := p.Program.Run()
+	// A write failed before the program ended: it ended the program
+	// (termWriter.gone). One failing in the restoration is rerr's.
+	werr := p.model.scr.failure()
 	stop()
 	rerr := p.term.restore()
-	if werr := p.model.scr.failure(); werr != nil {
-		// A write failed: it ended the program (termWriter.gone).
+	if werr != nil {
 		return fmt.Errorf("%w: %w", errTerminalGone, werr)
 	}
 	if errors.Is(err, syscall.EIO) && !errors.Is(err, tea.ErrProgramPanic) {

@@ -342,11 +342,21 @@ func TestTerminalGoneEndsProgram(t *testing.T) {
 
 // TestRunEndsWhenTerminalVanishes runs the dashboard on a real
 // pseudo-terminal and closes the terminal's side (what an ssh server or a
-// terminal window does when it goes away), without a SIGHUP: the
+// terminal window does when it goes away). Without a SIGHUP (the
 // pseudo-terminal is not the test's controlling terminal, so the kernel
-// sends none. The next frame's write fails, and Run ends by itself with an
-// error that says the terminal went away and logs it.
+// sends none) the next frame's write fails, and Run ends by itself with
+// an error that says the terminal went away, and logs it. With the signal
+// too (a closed window sends SIGHUP; Run's context ending stands for it
+// here) it is a normal way to leave, whichever comes first.
 func TestRunEndsWhenTerminalVanishes(t *testing.T) {
+	for _, signalled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signal=%v", signalled), func(t *testing.T) {
+			runOnVanishingTerminal(t, signalled)
+		})
+	}
+}
+
+func runOnVanishingTerminal(t *testing.T, signalled bool) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatalf("open a pseudo-terminal: %v", err)
@@ -373,9 +383,11 @@ func TestRunEndsWhenTerminalVanishes(t *testing.T) {
 
 	src := newFakeSource(seedBatch())
 	logFile := filepath.Join(t.TempDir(), "tui.log")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(t.Context(), Options{Source: src, Actions: &fakeActions{}, Context: "test", Now: fixedNow,
+		done <- Run(ctx, Options{Source: src, Actions: &fakeActions{}, Context: "test", Now: fixedNow,
 			Input: tty, Output: tty, LogFile: logFile})
 	}()
 	waitFor(t, "first screen with the pods", func() bool {
@@ -385,6 +397,9 @@ func TestRunEndsWhenTerminalVanishes(t *testing.T) {
 	})
 	if err := ptmx.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if signalled {
+		cancel()
 	}
 
 	// New pods, one a batch, give the dashboard something to draw.
@@ -406,17 +421,26 @@ func TestRunEndsWhenTerminalVanishes(t *testing.T) {
 		}
 		break
 	}
-	if err == nil || !errors.Is(err, errTerminalGone) || !strings.Contains(err.Error(), "the terminal went away") {
-		t.Fatalf("Run returned %v, want an error that says the terminal went away", err)
-	}
 	t.Logf("Run: %v", err)
-	// Linux answers a write to, or a read from, a hung-up terminal with EIO.
-	if !errors.Is(err, syscall.EIO) {
-		t.Errorf("Run's error %q does not carry the terminal's EIO", err)
-	}
 	log, rerr := os.ReadFile(logFile)
 	if rerr != nil {
 		t.Fatal(rerr)
+	}
+	if signalled {
+		if err != nil {
+			t.Errorf("Run returned %v, want nil: the signal is a way to leave", err)
+		}
+		if !strings.Contains(string(log), "dashboard stopped") {
+			t.Errorf("the log does not say the dashboard stopped:\n%s", log)
+		}
+		return
+	}
+	if err == nil || !errors.Is(err, errTerminalGone) || !strings.Contains(err.Error(), "the terminal went away") {
+		t.Fatalf("Run returned %v, want an error that says the terminal went away", err)
+	}
+	// Linux answers a write to, or a read from, a hung-up terminal with EIO.
+	if !errors.Is(err, syscall.EIO) {
+		t.Errorf("Run's error %q does not carry the terminal's EIO", err)
 	}
 	if !strings.Contains(string(log), "the terminal went away") {
 		t.Errorf("the log does not say the terminal went away:\n%s", log)
