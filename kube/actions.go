@@ -49,6 +49,9 @@ type ClusterActions struct {
 	dynamic   dynamic.Interface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	namespace string
+	// insecureBackend skips verifying the kubelet's serving certificate
+	// for Logs (kubectl logs --insecure-skip-tls-verify-backend).
+	insecureBackend bool
 }
 
 // ActionOption configures NewClusterActions.

@@ -113,7 +113,7 @@ func (t Target) String() string { return t.Namespace + "/" + t.Pod }
 // Result is what an action returns: status, latency and body, or an error
 // that says what happened.
 type Result struct {
-	Action  string // "crash", "resolve", "healthz", "info", "delete", "apply"
+	Action  string // "crash", "resolve", "healthz", "info", "delete", "apply", "logs"
 	Target  Target // zero for apply
 	Code    int    // HTTP status, 0 when no response
 	Latency time.Duration
@@ -140,4 +140,11 @@ type Actions interface {
 	// Apply applies every object in a manifest file (YAML, several documents
 	// allowed) or a directory of them.
 	Apply(ctx context.Context, path string) Result
+	// Logs returns the tail of the pod's container output (at most 200
+	// lines): of its previous instance when previous is set, as
+	// `kubectl logs --previous` does. The container is the pod's only one,
+	// or the one the kubectl.kubernetes.io/default-container annotation
+	// names, else the first; Note names it ("container prober-foo,
+	// previous instance").
+	Logs(ctx context.Context, t Target, previous bool) Result
 }

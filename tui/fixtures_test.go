@@ -100,6 +100,16 @@ func (f *fakeActions) Apply(_ context.Context, path string) kube.Result {
 	return kube.Result{Action: "apply", Code: 200, Latency: 40 * time.Millisecond, Body: "deployment.apps/prober-foo configured"}
 }
 
+func (f *fakeActions) Logs(_ context.Context, t kube.Target, previous bool) kube.Result {
+	arg, note := "current", "container prober-foo"
+	if previous {
+		arg, note = "previous", "container prober-foo, previous instance"
+	}
+	f.record(call{"logs", t, arg})
+	return kube.Result{Action: "logs", Target: t, Code: 200, Latency: 4 * time.Millisecond, Note: note,
+		Body: `level=ERROR msg="crashing on start" reason="CRASH_FACTOR=100 rolled 37 (crashes below 100)" exit_code=2` + "\n"}
+}
+
 // podOpt shapes a fixture pod.
 type podOpt func(*corev1.Pod)
 
