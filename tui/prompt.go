@@ -36,6 +36,13 @@ type promptPane struct {
 	target kube.Target // resolve and delete
 	err    string      // why the last answer was refused
 	w      int
+
+	// prefilled: the input holds the suggested value untouched. As in a
+	// browser's address bar or a shell's suggested default, the first
+	// printable key replaces it (typing a new path after a failed apply
+	// must not give "/old.yamlnew.yaml"); an editing key (arrows,
+	// backspace, ctrl+e) keeps it for editing; enter takes it as it is.
+	prefilled bool
 }
 
 func newPromptPane(st *styles, keys *keyMap) promptPane {
@@ -64,6 +71,7 @@ func (p *promptPane) open(kind promptKind, label, value string, t kube.Target) t
 	}
 	p.input.SetValue(value)
 	p.input.CursorEnd()
+	p.prefilled = value != ""
 	p.input.Width = max(p.w-len(label)-4, 10)
 	if kind == promptDelete {
 		p.input.Blur()
@@ -76,6 +84,14 @@ func (p *promptPane) close() {
 	p.kind = promptNone
 	p.input.Blur()
 	p.err = ""
+	p.prefilled = false
+}
+
+// replaces reports whether msg, typed into a prefilled input, replaces the
+// suggestion rather than editing it: printable text (a key, a space, a
+// paste), not alt+key, which the input reads as a word motion.
+func replaces(msg tea.KeyMsg) bool {
+	return (msg.Type == tea.KeyRunes || msg.Type == tea.KeySpace) && !msg.Alt
 }
 
 // promptAnswer is what the person decided.
@@ -109,6 +125,12 @@ func (p *promptPane) Update(msg tea.KeyMsg) (*promptAnswer, tea.Cmd) {
 		}
 		p.close()
 		return a, nil
+	}
+	if p.prefilled {
+		p.prefilled = false
+		if replaces(msg) {
+			p.input.SetValue("")
+		}
 	}
 	var cmd tea.Cmd
 	p.input, cmd = p.input.Update(msg)
@@ -170,6 +192,11 @@ func (p *promptPane) View() string {
 		return fit(p.st.Prompt.Render(p.label)+" [y/N]", p.w)
 	}
 	line := p.st.Prompt.Render(p.label+": ") + p.input.View()
+	if p.prefilled {
+		// Shown selected, as a suggestion that typing replaces.
+		line = p.st.Prompt.Render(p.label+": ") + p.st.Selected.Render(sanitize(p.input.Value())) +
+			p.st.Dim.Render("  (type to replace, ← to edit, enter to keep)")
+	}
 	if p.err != "" {
 		line = p.st.Prompt.Render(p.label+": ") + p.input.Value() + "  " + p.st.Error.Render(p.err)
 	}
