@@ -10,6 +10,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -23,6 +24,10 @@ import (
 // reads flags and the environment, or fill it in directly in tests.
 type Config struct {
 	Port int // 0 picks a free port (logged)
+	// BindAddress is the IP the server listens on; "" is every interface,
+	// which a pod needs (the kubelet, kube-proxy and other pods reach it on
+	// the pod IP). The lab sets it to each pod's own loopback IP.
+	BindAddress string
 
 	// Content is the body of GET /. ContentSet distinguishes CONTENT=""
 	// (an empty line) from CONTENT unset (the Hostname/Ip Address lines),
@@ -84,6 +89,21 @@ func Knobs() []Knob {
 		{Env: "PORT", Flag: "port", Default: "8080", Type: "port",
 			Usage: "TCP port to listen on (0 picks a free one); the image sets 80",
 			apply: number(0, 65535, "a port number from 0 to 65535", func(c *Config) *int { return &c.Port })},
+		{Env: "BIND_ADDRESS", Flag: "bind-address", Type: "ip",
+			Usage: "IP address to listen on; unset or empty: every interface, which a pod needs (the lab sets each pod's own 127.0.x.y)",
+			apply: func(c *Config, raw string) error {
+				s := strings.TrimSpace(raw)
+				if s == "" {
+					c.BindAddress = ""
+					return nil
+				}
+				ip := net.ParseIP(s)
+				if ip == nil {
+					return fmt.Errorf("want an IP address such as 127.0.0.1 or ::1, or empty for every interface")
+				}
+				c.BindAddress = ip.String()
+				return nil
+			}},
 		{Env: "CONTENT", Flag: "content", Type: "text",
 			Usage: "body of GET /, followed by a newline; unset: Hostname and Ip Address lines",
 			apply: func(c *Config, raw string) error {

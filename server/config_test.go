@@ -37,7 +37,7 @@ func TestLoadEnv(t *testing.T) {
 		"CRASH_FACTOR": "40", "CRASH_EXIT_CODE": "0", "HEALTH_STATUS_FACTOR": "40",
 		"HEALTH_FAIL_AFTER_SECS": "2.5", "HEALTH_FAIL_CHECKS": "3", "READY_STATUS_FACTOR": "10",
 		"RANDOM_SEED": "18446744073709551615", "DRAIN_DELAY_SECS": "5", "SHUTDOWN_TIMEOUT_SECS": "20",
-		"RESOLVE_TIMEOUT_SECS": "1", "LOG_REQUESTS": "true", "HOSTNAME": "pod", "IP_ADDRESS": "10.0.0.2",
+		"RESOLVE_TIMEOUT_SECS": "1", "LOG_REQUESTS": "true", "HOSTNAME": "pod", "IP_ADDRESS": "10.0.0.2", "BIND_ADDRESS": "127.0.1.7",
 	}
 	c, err := Load(nil, envOf(env))
 	if err != nil {
@@ -48,7 +48,7 @@ func TestLoadEnv(t *testing.T) {
 		CrashFactor: 40, CrashExitCode: 0, HealthStatusFactor: 40, HealthFailAfter: 2500 * time.Millisecond,
 		HealthFailChecks: 3, ReadyStatusFactor: 10, RandomSeed: 1<<64 - 1, RandomSeedSet: true,
 		DrainDelay: 5 * time.Second, ShutdownTimeout: 20 * time.Second, ResolveTimeout: time.Second,
-		LogRequests: true, Hostname: "pod", PodIP: "10.0.0.2",
+		LogRequests: true, Hostname: "pod", PodIP: "10.0.0.2", BindAddress: "127.0.1.7",
 	}
 	got := c
 	got.Knobs, got.knobOrder = nil, nil
@@ -89,6 +89,9 @@ func TestLoadBad(t *testing.T) {
 		{"DRAIN_DELAY_SECS", "-0.5", "not a negative number"},
 		{"GOMAXPROCS", "0", "want a whole number of CPUs from 1 to 1024"},
 		{"GOMAXPROCS", "all", "want a whole number of CPUs"},
+		{"BIND_ADDRESS", "localhost", `BIND_ADDRESS="localhost": want an IP address such as 127.0.0.1 or ::1, or empty for every interface`},
+		{"BIND_ADDRESS", "127.0.0.1:8080", "want an IP address"},
+		{"BIND_ADDRESS", "127.0.1", "want an IP address"},
 	} {
 		_, err := Load(nil, envOf(map[string]string{tc.env: tc.value}))
 		var ce *ConfigError
@@ -131,6 +134,7 @@ func TestFlagsBad(t *testing.T) {
 		{[]string{"--crash-factor=abc"}, `invalid argument "abc" for "--crash-factor" flag: want a whole percentage from 0 to 100`},
 		{[]string{"--start-wait-secs", "-3"}, "not a negative number"},
 		{[]string{"--port=99999"}, "want a port number"},
+		{[]string{"--bind-address=0.0.0.0.0"}, `invalid argument "0.0.0.0.0" for "--bind-address" flag: want an IP address`},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
 	} {
 		_, err := parseFlags(t, tc.args...)

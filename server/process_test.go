@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -477,6 +478,84 @@ func TestProcessSecondSignal(t *testing.T) {
 	p.waitLog("second signal: exiting at once", time.Second)
 }
 
+// TestProcessBindAddress: BIND_ADDRESS (or --bind-address) makes the
+// server listen on that one address, as the lab does with each pod's own
+// 127.0.x.y, so another local address's port reaches nothing of it, and
+// /info shows the bound address. Unset it listens on every interface.
+func TestProcessBindAddress(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux routes all of 127.0.0.0/8 to lo without configuration")
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		bind string // "" for every interface
+	}{
+		{name: "env", env: map[string]string{"BIND_ADDRESS": "127.0.3.9", "HOSTNAME": "bound-env"}, bind: "127.0.3.9"},
+		{name: "flag wins", env: map[string]string{"BIND_ADDRESS": "127.0.3.8", "HOSTNAME": "bound-flag"}, args: []string{"--bind-address", "127.0.3.10"}, bind: "127.0.3.10"},
+		{name: "unset: every interface", env: map[string]string{"HOSTNAME": "bound-all"}},
+		{name: "empty: every interface", env: map[string]string{"BIND_ADDRESS": "", "HOSTNAME": "bound-empty"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startServe(t, tc.env, tc.args...)
+			l := p.waitLog("listening", 30*time.Second)
+			host, port, err := net.SplitHostPort(l["addr"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tc.bind; want != "" && host != want || want == "" && !net.ParseIP(host).IsUnspecified() {
+				t.Fatalf("listening on %s, want %q (\"\" for every interface)", l["addr"], tc.bind)
+			}
+			var info Info
+			at := tc.bind
+			if at == "" {
+				at = "127.0.0.1"
+			}
+			resp, err := http.Get("http://" + net.JoinHostPort(at, port) + "/info")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = json.NewDecoder(resp.Body).Decode(&info)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Listen != l["addr"] || info.Hostname != tc.env["HOSTNAME"] {
+				t.Errorf("/info listen %q hostname %q, want %q %q", info.Listen, info.Hostname, l["addr"], tc.env["HOSTNAME"])
+			}
+			// Another local address: refused when bound, served when not.
+			other := "127.0.0.1"
+			if tc.bind == "" {
+				other = "127.0.3.11"
+			}
+			resp, err = http.Get("http://" + net.JoinHostPort(other, port) + "/info")
+			switch {
+			case tc.bind != "" && err == nil:
+				// Some other process may hold that address and port; it
+				// must not be this server.
+				var got Info
+				json.NewDecoder(resp.Body).Decode(&got)
+				resp.Body.Close()
+				if got.Hostname == tc.env["HOSTNAME"] {
+					t.Errorf("bound to %s, yet %s:%s reached it", tc.bind, other, port)
+				}
+			case tc.bind != "" && !errors.Is(err, syscall.ECONNREFUSED):
+				t.Errorf("bound to %s: GET on %s:%s: %v, want connection refused", tc.bind, other, port, err)
+			case tc.bind == "" && err != nil:
+				t.Errorf("every interface: GET on %s:%s: %v", other, port, err)
+			case tc.bind == "":
+				resp.Body.Close()
+			}
+			p.signal(syscall.SIGTERM)
+			if code := p.exitCode(30 * time.Second); code != 0 {
+				t.Fatalf("exit %d after SIGTERM, want 0", code)
+			}
+		})
+	}
+}
+
 func TestProcessSignalDuringStartWait(t *testing.T) {
 	t.Parallel()
 	p := startServe(t, map[string]string{"START_WAIT_SECS": "600"})
@@ -498,6 +577,7 @@ func TestProcessBadConfig(t *testing.T) {
 		{map[string]string{"CRASH_FACTOR": "150"}, nil, `CRASH_FACTOR="150": want a whole percentage from 0 to 100`},
 		{map[string]string{"START_WAIT_SECS": "-5"}, nil, `START_WAIT_SECS="-5": want 0 or more seconds`},
 		{map[string]string{"PORT": "http"}, nil, `PORT="http": want a port number`},
+		{map[string]string{"BIND_ADDRESS": "pod.local"}, nil, `BIND_ADDRESS="pod.local": want an IP address`},
 		{map[string]string{}, []string{"--bogus"}, "unknown flag: --bogus"},
 		{map[string]string{}, []string{"--crash-factor", "abc"}, `invalid argument "abc" for "--crash-factor" flag`},
 		{map[string]string{}, []string{"extra"}, "serve takes no arguments"},

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -132,11 +133,28 @@ func (s *Server) Run(ctx context.Context) error {
 	if e := s.crashOnStart(); e != nil {
 		return e
 	}
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", s.cfg.Port))
+	ln, err := s.listen()
 	if err != nil {
-		return fmt.Errorf("listen on port %d: %w", s.cfg.Port, err)
+		return err
 	}
 	return s.Serve(ctx, ln)
+}
+
+// listen opens PORT on BIND_ADDRESS, every interface when that is empty.
+func (s *Server) listen() (net.Listener, error) {
+	port := strconv.Itoa(s.cfg.Port)
+	if s.cfg.BindAddress == "" {
+		ln, err := net.Listen("tcp", ":"+port)
+		if err != nil {
+			return nil, fmt.Errorf("listen on port %s: %w", port, err)
+		}
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindAddress, port))
+	if err != nil {
+		return nil, fmt.Errorf("listen on port %s of %s (BIND_ADDRESS): %w", port, s.cfg.BindAddress, err)
+	}
+	return ln, nil
 }
 
 func (s *Server) startAttrs() []any {

@@ -76,8 +76,12 @@ func (in *instance) terminated() *corev1.ContainerStateTerminated {
 
 // env builds the child's environment: the manifest's env (value, and
 // valueFrom fieldRef for the pod's own fields), then what the runtime and
-// the lab add. PORT comes last: the probe server must listen on the port the
-// lab assigned, whatever the manifest says.
+// the lab add. PORT and BIND_ADDRESS come last: the probe server must listen
+// on the port the lab assigned, and only on the pod's own IP, whatever the
+// manifest says. On a cluster the pod's network namespace keeps its port
+// from the rest of the network; on this machine every interface would let
+// any peer reach the pod's /crash, so the pod IP (127.0.x.y on Linux,
+// 127.0.0.1 elsewhere) stands in for that namespace.
 func (pw *podWorker) env(pod *corev1.Pod, c *containerState) []string {
 	vars := []string{"PATH=" + os.Getenv("PATH")}
 	defined := map[string]string{}
@@ -102,6 +106,7 @@ func (pw *podWorker) env(pod *corev1.Pod, c *containerState) []string {
 	return append(append(vars,
 		"HOSTNAME="+hostname,
 		"POD_IP="+pw.ip,
+		"BIND_ADDRESS="+pw.ip,
 		"PORT="+strconv.Itoa(c.hostPort),
 	), c.extraEnv...)
 }
