@@ -141,6 +141,15 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.EventScope):
 		m.events.all = !m.events.all
 		m.rebuildEvents()
+		// The scope is read in the events pane: show it there, or the key
+		// seems to do nothing while the rollout or output pane is open.
+		// From another lower pane the focus moves along; from the table or
+		// the detail view it stays where it is.
+		if m.focus >= focusTimeline && m.focus <= focusRollout {
+			m.setFocus(focusEvents)
+		} else {
+			m.lower = focusEvents
+		}
 		return nil
 	}
 	switch m.focus {

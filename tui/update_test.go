@@ -778,3 +778,29 @@ func TestEventAboutAnEarlierPodOfTheSameName(t *testing.T) {
 		})
 	}
 }
+
+// TestEventScopeShowsEvents: e changes which events the events pane
+// lists, so it shows that pane, whichever pane was under the table.
+func TestEventScopeShowsEvents(t *testing.T) {
+	tests := []struct {
+		name      string
+		keys      []string
+		wantFocus focus
+	}{
+		{"from the table over the rollout", []string{"5", "1", "e"}, focusPods},
+		{"from the output pane", []string{"h", "4", "e"}, focusEvents},
+		{"from the timeline", []string{"2", "e"}, focusEvents},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestModel(t, 120, 30, seedBatch())
+			press(t, m, tt.keys...)
+			if m.lower != focusEvents || m.focus != tt.wantFocus {
+				t.Fatalf("after %v: lower pane %s, focus %d; want events, focus %d", tt.keys, paneNames[m.lower], m.focus, tt.wantFocus)
+			}
+			mustContain(t, screen(t, m), "EVENTS (all pods)")
+			press(t, m, "e")
+			mustContain(t, screen(t, m), "EVENTS for default/prober-foo-67b66bdbf7-4bxjb")
+		})
+	}
+}
