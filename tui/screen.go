@@ -155,8 +155,8 @@ type termWriter struct {
 	err    error       // the first failed write
 	gone   func(error) // told of it, once
 	// queued is the last frame queued: the dashboard's View returns its
-	// cached frame when nothing changed, and an equal frame (a pointer
-	// comparison for the cached string) need not wake the writer.
+	// cached frame when nothing changed, and the same frame again (the
+	// same string: compared without reading it) need not wake the writer.
 	queued frame
 }
 
@@ -289,7 +289,7 @@ func (s *termWriter) flushLocked(limit time.Duration) error {
 	case s.err != nil:
 		return s.err
 	case late:
-		return fmt.Errorf("the terminal took nothing for %v", limit)
+		return fmt.Errorf("the terminal did not take the output within %v", limit)
 	}
 	return nil
 }

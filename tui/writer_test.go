@@ -481,3 +481,22 @@ func TestWriterDiffsAgainstWritten(t *testing.T) {
 	}
 	sameScreen(t, "after the stall", g.vt.lines(), want(frames[len(frames)-1], 20, 4))
 }
+
+// TestRestoreGivesUpOnStalledTerminal stalls the terminal for good: the
+// restoration cannot be written, and restore returns after its limit with
+// an error that says so, so Run (and the lab's stop after it) does not
+// wait for a terminal that takes nothing.
+func TestRestoreGivesUpOnStalledTerminal(t *testing.T) {
+	g := newGateTerm(20, 4)
+	defer g.release()
+	s := newTermWriter(g)
+	s.resize(20, 4)
+	tm := &terminal{outFd: -1, scr: s, limit: 50 * time.Millisecond}
+	g.hold()
+	s.draw("a frame")
+	g.waitWaiting(t)
+	err := tm.restore()
+	if err == nil || !strings.Contains(err.Error(), "did not take the output within 50ms") {
+		t.Fatalf("restore = %v, want an error that the terminal took nothing in time", err)
+	}
+}
