@@ -526,6 +526,9 @@ func TestFirstStage(t *testing.T) {
 		// Exactly the planned ones: CRASH_FACTOR rolls only on the seeds
 		// the plan gives, and nothing else ends a run with exit 1 (an
 		// unplanned liveness kill on a loaded machine ends it with 0).
+		if ss[0].Ordinal > 2 {
+			t.Fatalf("%s: ordinal %d; the replica set's three pods are 0 to 2", p.Name, ss[0].Ordinal)
+		}
 		planned := []int{2, 0, 1}[ss[0].Ordinal]
 		if got := crashes(runs); len(got) != planned {
 			t.Errorf("%s (ordinal %d): %d runs ended exit 1 Error, the plan crashes %d; runs%s",
@@ -689,12 +692,10 @@ func TestCrashIsRestarted(t *testing.T) {
 	// number its starts, restartCount+1. The events are written apart
 	// from the status, so this too is waited for.
 	victims := []string{first, second.Name}
-	var events *corev1.EventList
 	var seen []corev1.Pod // the victims when all was true, as kubectl showed them
 	var seenAt time.Time
 	waitFor(t, 120*time.Second, fmt.Sprintf("%v restarted after the crash and ready again", victims), func() (bool, string) {
-		var err error
-		events, err = c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
+		events, err := c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
