@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -140,42 +142,62 @@ func (p *podsPane) SetSize(w, h int) {
 	// Width 0: the input draws only what was typed; the title line is
 	// cut to the screen like every other line.
 	p.filter.Width = 0
-	// Fixed columns; NAME takes what is left. IP and NODE are shown only
-	// when NAME can still fit a generated pod name (27 cells).
+	// NAME takes what the other columns leave. On a narrow terminal the
+	// name comes first, as in kubectl's views: `kubectl get pods` has NAME
+	// READY STATUS RESTARTS AGE and `-o wide` adds IP and NODE
+	// (pkg/printers/internalversion/printers.go, podColumnDefinitions).
+	// So the wide columns and our VERSION go first, RESTARTS keeps only
+	// its count, until a generated pod name fits (nameWant); then AGE
+	// goes and STATUS is cut, until the name is still readable
+	// (nameReadable: fitMiddle keeps its start and its distinct end).
+	ns := column{colNamespace, "NAMESPACE", 12}
 	ready := column{colReady, "READY", 5}
 	status := column{colStatus, "STATUS", 16}
-	restarts := column{colRestarts, "RESTARTS", 12}
+	restarts := column{colRestarts, "RESTARTS", 14} // "12 (2m45s ago)"
 	age := column{colAge, "AGE", 5}
 	version := column{colVersion, "VERSION", 7}
 	ip := column{colIP, "IP", 15}
 	node := column{colNode, "NODE", 14}
-	fixed := []column{ready, status, restarts, age, version}
-	used := gutter
-	for _, c := range fixed {
-		used += c.width + 1
-	}
 	// All namespaces: names repeat across them, so say which (as kubectl -A).
-	ns := column{colNamespace, "NAMESPACE", 12}
-	if p.allNamespaces {
-		used += ns.width + 1
+	showNs, showAge, showVersion, showRestarts := p.allNamespaces, true, true, true
+	p.showIP, p.showNd = true, true
+	room := func() int {
+		used := gutter + ready.width + 1 + status.width + 1
+		for _, c := range []struct {
+			show bool
+			w    int
+		}{{showNs, ns.width}, {showRestarts, restarts.width}, {showAge, age.width},
+			{showVersion, version.width}, {p.showIP, ip.width}, {p.showNd, node.width}} {
+			if c.show {
+				used += c.w + 1
+			}
+		}
+		return w - used
 	}
-	const nameMin = 27
-	// RESTARTS as kubectl prints it, "12 (2m45s ago)", needs 14 cells;
-	// at 80 columns the generated name comes first and the rare long
-	// restart text is cut with "…".
-	if w-used-2 >= nameMin {
-		fixed[2].width += 2
-		used += 2
+	const (
+		nameWant     = 27 // prober-foo-67b66bdbf7-4bxjb and a cell
+		nameReadable = 20
+	)
+	steps := []struct {
+		until int
+		do    func()
+	}{
+		{nameWant, func() { p.showNd = false }},
+		{nameWant, func() { p.showIP = false }},
+		{nameWant, func() { restarts.width = 12 }}, // a rare "12 (2m45s ago)" is cut
+		{nameWant, func() { showVersion = false }},
+		{nameWant, func() { restarts.width = 8 }}, // the count only (renderRow)
+		{nameReadable, func() { ns.width = 9 }},
+		{nameReadable, func() { showAge = false }},
+		{nameReadable, func() { status.width = 11 }},
+		{nameReadable, func() { showRestarts = false }},
 	}
-	p.showIP = w-used-ip.width-1 >= nameMin
-	if p.showIP {
-		used += ip.width + 1
+	for _, st := range steps {
+		if room() < st.until {
+			st.do()
+		}
 	}
-	p.showNd = w-used-node.width-1 >= nameMin
-	if p.showNd {
-		used += node.width + 1
-	}
-	nameW := max(w-used, 8)
+	nameW := max(room(), 8)
 	// Wide screens: the room beyond a readable NAME goes to each pod's
 	// timeline strip, so restarts and flapping are seen in the table.
 	const nameWide = 34
@@ -188,8 +210,16 @@ func (p *podsPane) SetSize(w, h int) {
 	if p.allNamespaces {
 		p.cols = append(p.cols, ns)
 	}
-	p.cols = append(p.cols, column{colName, "NAME", nameW})
-	p.cols = append(p.cols, fixed...)
+	p.cols = append(p.cols, column{colName, "NAME", nameW}, ready, status)
+	if showRestarts {
+		p.cols = append(p.cols, restarts)
+	}
+	if showAge {
+		p.cols = append(p.cols, age)
+	}
+	if showVersion {
+		p.cols = append(p.cols, version)
+	}
 	if p.showIP {
 		p.cols = append(p.cols, ip)
 	}
@@ -575,9 +605,13 @@ func (p *podsPane) renderRow(r *podRow, selected bool, now time.Time) (string, t
 			continue
 		}
 		v := cells[col.id]
-		if col.id == colName {
+		switch {
+		case col.id == colName:
 			v = fitMiddle(v, col.width)
-		} else {
+		case col.id == colRestarts && col.width < 12 && ansi.StringWidth(v) > col.width:
+			// A narrow RESTARTS keeps the count whole rather than "3 (38…".
+			v = fit(strconv.Itoa(c.RestartCount), col.width)
+		default:
 			v = fit(v, col.width)
 		}
 		if !selected && (col.id == colStatus || col.id == colReady) {

@@ -38,7 +38,9 @@ func (m *model) render(now time.Time) (string, time.Time) {
 		return "", time.Time{}
 	}
 	if m.w < minWidth || m.h < minHeight {
-		return block([]string{fmt.Sprintf("terminal is %dx%d: proberctl needs at least %dx%d", m.w, m.h, minWidth, minHeight)}, m.w, m.h), time.Time{}
+		// Wrapped, so the size it needs is read whole at any size.
+		msg := fmt.Sprintf("terminal is %dx%d: proberctl needs at least %dx%d", m.w, m.h, minWidth, minHeight)
+		return block(wrapLines(msg, m.w, max(m.h, 1)), m.w, m.h), time.Time{}
 	}
 	var next time.Time
 	var b strings.Builder
