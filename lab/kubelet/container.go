@@ -35,6 +35,7 @@ type instance struct {
 	reason     string // "Completed", "Error", "StartError"
 	message    string
 	waitDone   chan struct{} // closed once the process is reaped
+	out        *outputRing   // stdout and stderr; nil for a run that never started
 }
 
 // containerState is what the node knows of one container of a pod.
@@ -201,8 +202,10 @@ func (pw *podWorker) spawn(pod *corev1.Pod, c *containerState, attempt int) *ins
 	var logw *lineLogger
 	if pw.k.log.Enabled(context.Background(), slog.LevelDebug) {
 		logw = &lineLogger{log: pw.k.log.With("pod", pw.key, "container", c.spec.Name)}
-		cmd.Stdout, cmd.Stderr = logw, logw
 	}
+	// The instance keeps its output for ContainerLogs (logs.go).
+	out := in.output(logw)
+	cmd.Stdout, cmd.Stderr = out, out
 	child, err := childproc.StartProcess(cmd)
 	if err != nil {
 		pw.endEarly(in, err)
