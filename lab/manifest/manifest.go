@@ -2,6 +2,12 @@
 // (multi-document YAML or JSON; Deployments, ReplicaSets, Pods and
 // Services) and applies them to a clientset: create what is new, update the
 // spec of what exists, as "kubectl apply" does for these kinds.
+//
+// A real app's directory holds more than these kinds (ConfigMaps, Secrets,
+// ServiceAccounts, Ingresses...). Read skips such documents with a warning
+// naming each one, so the rest runs; it refuses only when nothing runnable
+// is left, or when a document is broken (no kind, a typo in a field, a
+// kind the lab runs in an apiVersion Kubernetes does not serve).
 package manifest
 
 import (
@@ -16,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -38,19 +45,86 @@ type Object struct {
 	Source string         // "file.yaml" or "file.yaml (document 2)", for messages
 }
 
+// Skipped is a document of a kind the lab does not run, left out of what
+// runs. String is the warning shown for it.
+type Skipped struct {
+	APIVersion string
+	Kind       string
+	Name       string // "" when the document has no metadata.name
+	Namespace  string // as the document names it, often ""
+	Source     string // "file.yaml" or "file.yaml (document 2)"
+}
+
+func (s Skipped) String() string {
+	return fmt.Sprintf("skipped %s %s (%s) in %s: the lab does not run this kind", s.Kind, s.name(), s.APIVersion, s.Source)
+}
+
+// name is the quoted name, or "(no name)".
+func (s Skipped) name() string {
+	if s.Name == "" {
+		return "(no name)"
+	}
+	return strconv.Quote(s.Name)
+}
+
+// Manifests is what Read found: the objects the lab runs, in file and
+// document order, and the documents it skipped.
+type Manifests struct {
+	Objects []Object
+	Skipped []Skipped
+}
+
+// Warnings are the skipped documents' warnings, one a line.
+func (m Manifests) Warnings() []string {
+	out := make([]string, len(m.Skipped))
+	for i, s := range m.Skipped {
+		out[i] = s.String()
+	}
+	return out
+}
+
 // Decode reads every document in data. name is the file it came from, used
 // in errors. Empty documents are skipped; unknown fields and unsupported
 // kinds are errors naming the file, the document and what is accepted.
+// (Read skips unsupported kinds with a warning instead.)
 func Decode(name string, data []byte) ([]Object, error) {
+	objs, skipped, err := decode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(skipped) > 0 {
+		return nil, unsupported(skipped[0])
+	}
+	return objs, nil
+}
+
+func unsupported(s Skipped) error {
+	return fmt.Errorf("%s: kind %s (%s) is not supported by the lab; it runs %s", s.Source, s.Kind, s.APIVersion, Supported)
+}
+
+// runs is the kinds the lab runs, by kind, with the one apiVersion each
+// is served in (Kubernetes 1.37 serves no other: apps/v1beta1 and
+// extensions/v1beta1 Deployments were removed in 1.16).
+var runs = map[string]string{
+	"Deployment": "apps/v1",
+	"ReplicaSet": "apps/v1",
+	"Pod":        "v1",
+	"Service":    "v1",
+}
+
+// decode reads every document in data into objects the lab runs and
+// documents of kinds it does not run.
+func decode(name string, data []byte) ([]Object, []Skipped, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var out []Object
+	var skipped []Skipped
 	for doc := 1; ; doc++ {
 		raw, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		src := name
 		if doc > 1 {
@@ -61,7 +135,7 @@ func Decode(name string, data []byte) ([]Object, error) {
 		}
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal(raw, &tm); err != nil {
-			return nil, fmt.Errorf("%s: not a Kubernetes object: %w", src, err)
+			return nil, nil, fmt.Errorf("%s: not a Kubernetes object: %w", src, err)
 		}
 		var obj runtime.Object
 		switch gvk := tm.APIVersion + " " + tm.Kind; gvk {
@@ -75,19 +149,35 @@ func Decode(name string, data []byte) ([]Object, error) {
 			obj = &corev1.Service{}
 		default:
 			if tm.Kind == "" || tm.APIVersion == "" {
-				return nil, fmt.Errorf("%s: apiVersion and kind are required; the lab runs %s", src, Supported)
+				return nil, nil, fmt.Errorf("%s: apiVersion and kind are required; the lab runs %s", src, Supported)
 			}
-			return nil, fmt.Errorf("%s: kind %s (%s) is not supported by the lab; it runs %s", src, tm.Kind, tm.APIVersion, Supported)
+			if v, ok := runs[tm.Kind]; ok {
+				// A kind the lab runs, in a version no cluster serves:
+				// the cluster refuses it, so does the lab.
+				return nil, nil, fmt.Errorf("%s: kind %s (%s) is not served by Kubernetes; write apiVersion: %s (the lab runs %s)", src, tm.Kind, tm.APIVersion, v, Supported)
+			}
+			var meta struct {
+				Metadata struct {
+					Name      string `json:"name"`
+					Namespace string `json:"namespace"`
+				} `json:"metadata"`
+			}
+			_ = yaml.Unmarshal(raw, &meta) // the name is for the warning only
+			skipped = append(skipped, Skipped{
+				APIVersion: tm.APIVersion, Kind: tm.Kind, Source: src,
+				Name: meta.Metadata.Name, Namespace: meta.Metadata.Namespace,
+			})
+			continue
 		}
 		if err := yaml.UnmarshalStrict(raw, obj); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", src, tm.Kind, err)
+			return nil, nil, fmt.Errorf("%s: %s: %w", src, tm.Kind, err)
 		}
 		if name := metaOf(obj).GetName(); name == "" {
-			return nil, fmt.Errorf("%s: %s has no metadata.name", src, tm.Kind)
+			return nil, nil, fmt.Errorf("%s: %s has no metadata.name", src, tm.Kind)
 		}
 		out = append(out, Object{Obj: obj, Source: src})
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 func stripComments(b []byte) []byte {
@@ -111,24 +201,67 @@ func IsManifest(name string) bool {
 }
 
 // Load reads files and directories (their manifest files, not recursing,
-// in name order) from the operating system.
+// in name order) from the operating system. A kind the lab does not run is
+// an error; Read skips it with a warning.
 func Load(paths ...string) ([]Object, error) {
 	return LoadFS(osFS{}, paths...)
 }
 
-// LoadFS reads paths from fsys (the embedded demo, or the disk).
+// LoadFS is Load from fsys (the embedded demo, or the disk).
 func LoadFS(fsys fs.FS, paths ...string) ([]Object, error) {
-	var out []Object
+	m, err := read(fsys, paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Skipped) > 0 {
+		return nil, unsupported(m.Skipped[0])
+	}
+	return m.Objects, nil
+}
+
+// Read reads files and directories from the operating system as Load
+// does, but leaves out documents of kinds the lab does not run (a
+// ConfigMap beside the Deployment that would mount it), each with a
+// warning, and runs the rest. It refuses only when nothing runnable is
+// left: a file holding only such kinds, given alone, is an error naming
+// them.
+func Read(paths ...string) (Manifests, error) {
+	return ReadFS(osFS{}, paths...)
+}
+
+// ReadFS is Read from fsys.
+func ReadFS(fsys fs.FS, paths ...string) (Manifests, error) {
+	m, err := read(fsys, paths)
+	if err != nil {
+		return Manifests{}, err
+	}
+	if len(m.Objects) > 0 {
+		return m, nil
+	}
+	what := strings.Join(paths, ", ")
+	if len(m.Skipped) == 0 {
+		return Manifests{}, fmt.Errorf("nothing to run in %s: no objects; the lab runs %s", what, Supported)
+	}
+	kinds := make([]string, len(m.Skipped))
+	for i, s := range m.Skipped {
+		kinds[i] = fmt.Sprintf("kind %s %s in %s", s.Kind, s.name(), s.Source)
+	}
+	return Manifests{}, fmt.Errorf("nothing to run in %s: it holds only kinds the lab does not run (%s); the lab runs %s",
+		what, strings.Join(kinds, "; "), Supported)
+}
+
+func read(fsys fs.FS, paths []string) (Manifests, error) {
+	var out Manifests
 	for _, p := range paths {
 		st, err := fs.Stat(fsys, p)
 		if err != nil {
-			return nil, fmt.Errorf("manifest %s: %w", p, unwrapPathError(err))
+			return Manifests{}, fmt.Errorf("manifest %s: %w", p, unwrapPathError(err))
 		}
 		files := []string{p}
 		if st.IsDir() {
 			entries, err := fs.ReadDir(fsys, p)
 			if err != nil {
-				return nil, fmt.Errorf("manifest directory %s: %w", p, err)
+				return Manifests{}, fmt.Errorf("manifest directory %s: %w", p, err)
 			}
 			files = files[:0]
 			for _, e := range entries {
@@ -138,19 +271,20 @@ func LoadFS(fsys fs.FS, paths ...string) ([]Object, error) {
 			}
 			slices.Sort(files)
 			if len(files) == 0 {
-				return nil, fmt.Errorf("manifest directory %s has no .yaml, .yml or .json files", p)
+				return Manifests{}, fmt.Errorf("manifest directory %s has no .yaml, .yml or .json files", p)
 			}
 		}
 		for _, f := range files {
 			data, err := fs.ReadFile(fsys, f)
 			if err != nil {
-				return nil, fmt.Errorf("manifest %s: %w", f, unwrapPathError(err))
+				return Manifests{}, fmt.Errorf("manifest %s: %w", f, unwrapPathError(err))
 			}
-			objs, err := Decode(f, data)
+			objs, skipped, err := decode(f, data)
 			if err != nil {
-				return nil, err
+				return Manifests{}, err
 			}
-			out = append(out, objs...)
+			out.Objects = append(out.Objects, objs...)
+			out.Skipped = append(out.Skipped, skipped...)
 		}
 	}
 	return out, nil
@@ -278,15 +412,21 @@ func apply[T object](ctx context.Context, resource string, want T, api typed[T],
 	return ref + " configured", nil
 }
 
+// systemAnnotations are the prefixes of annotations the lab's own parts
+// write: the Deployment controller (deployment.kubernetes.io/revision and
+// friends) and the lab kubelet (lab.proberctl.dev/ip and ports, which the
+// Service proxy and the actions read).
+var systemAnnotations = []string{"deployment.kubernetes.io/", "lab.proberctl.dev/"}
+
 // keepControllerAnnotations is the manifest's annotations plus the ones the
-// Deployment controller wrote (deployment.kubernetes.io/revision and
-// friends): a server-side apply removes only fields its own manager set, so
-// on a cluster the revision survives an apply; replacing the whole map
-// would drop it until the controller's next sync.
+// lab's controllers wrote (systemAnnotations): a server-side apply removes
+// only fields its own manager set, so on a cluster the revision survives an
+// apply; replacing the whole map would drop it until the controller's next
+// sync, and a re-applied Pod would lose its address.
 func keepControllerAnnotations(cur, want map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range cur {
-		if _, mine := want[k]; !mine && strings.HasPrefix(k, "deployment.kubernetes.io/") {
+		if _, mine := want[k]; !mine && slices.ContainsFunc(systemAnnotations, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			if out == nil {
 				out = make(map[string]string, len(want)+1)
 			}
