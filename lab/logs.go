@@ -2,12 +2,58 @@ package lab
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/proberctl/proberctl/kube"
 )
 
-// Logs is not wired to the lab kubelet yet.
+// Logs returns the tail of the pod's container output from the lab's
+// kubelet, which keeps each run's stdout and stderr; the container is
+// picked, and a pod not on the node refused, as the API server's
+// pods/log does before it asks the kubelet
+// (pkg/registry/core/pod/strategy.go LogLocation).
 func (a *actions) Logs(ctx context.Context, t kube.Target, previous bool) kube.Result {
-	return kube.Result{Action: "logs", Target: withNamespace(t), Err: errors.New("logs: not implemented in the lab yet")}
+	t = withNamespace(t)
+	r := kube.Result{Action: "logs", Target: t}
+	start := time.Now()
+	defer func() { r.Latency = time.Since(start) }()
+	pod, err := a.l.Client().CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		r.Code = 404
+		r.Err = fmt.Errorf("logs %s: not found: %w", t, err)
+		return r
+	case err != nil:
+		r.Err = fmt.Errorf("logs %s: %w", t, err)
+		return r
+	}
+	container, why := kube.LogContainer(pod)
+	if container == "" {
+		r.Err = fmt.Errorf("logs %s: the pod has no containers", t)
+		return r
+	}
+	r.Note = kube.LogNote(container, why, previous)
+	what := fmt.Sprintf("logs %s (container %s", t, container)
+	if previous {
+		what += ", previous instance"
+	}
+	what += ")"
+	if pod.Spec.NodeName == "" {
+		r.Code = 400
+		r.Err = fmt.Errorf("%s: pod %s does not have a host assigned", what, t.Pod)
+		return r
+	}
+	out, err := a.l.kubelet.ContainerLogs(t.Namespace, t.Pod, container, previous, kube.LogTailLines)
+	if err != nil {
+		r.Code = 400 // the kubelet's refusals reach a client as BadRequest
+		r.Err = fmt.Errorf("%s: %w", what, err)
+		return r
+	}
+	r.Code = 200
+	r.Body = kube.TailBody([]byte(out))
+	return r
 }
