@@ -82,7 +82,9 @@ func (a *actions) Delete(ctx context.Context, t kube.Target, grace *int64) kube.
 }
 
 // Apply applies a manifest file or directory. A path under demo/ that is
-// not on disk is read from the demo embedded in the binary.
+// not on disk is read from the demo embedded in the binary. Documents of
+// kinds the lab does not run are left out, each with a warning line in the
+// body, and the rest is applied.
 func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 	start := time.Now()
 	r := kube.Result{Action: "apply"}
@@ -91,22 +93,29 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 		r.Err = errors.New("apply: no file given; want a manifest file or directory, such as demo/foo-1.0.2.yaml")
 		return r
 	}
-	var objs []manifest.Object
+	var m manifest.Manifests
 	var err error
+	var notes []string
 	if _, statErr := os.Stat(path); statErr != nil {
 		if fsys, name, ok := demoFile(path); ok {
-			objs, err = manifest.LoadFS(fsys, name)
-			r.Note = "read from the demo built into proberctl"
+			m, err = manifest.ReadFS(fsys, name)
+			notes = append(notes, "read from the demo built into proberctl")
 		} else {
 			wd, _ := os.Getwd()
 			err = fmt.Errorf("apply: %w (relative paths are from %s); built in: %s", statErr, wd, demoNames())
 		}
 	} else {
-		objs, err = manifest.Load(path)
+		m, err = manifest.Read(path)
 	}
 	if err == nil {
 		var lines []string
-		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, objs)
+		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, m.Objects)
+		for _, w := range m.Warnings() {
+			lines = append(lines, "Warning: "+w)
+		}
+		if n := len(m.Skipped); n > 0 {
+			notes = append(notes, fmt.Sprintf("%d document(s) of kinds the lab does not run left out (see the warnings)", n))
+		}
 		r.Body = strings.Join(lines, "\n")
 		if err == nil {
 			// A Service whose node port cannot be opened is accepted by
@@ -116,6 +125,7 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 			}
 		}
 	}
+	r.Note = strings.Join(notes, "; ")
 	r.Latency = time.Since(start)
 	r.Err = err
 	return r

@@ -63,6 +63,7 @@ type Options struct {
 type Lab struct {
 	opts    Options
 	objs    []manifest.Object
+	notices []string // what reading the manifests left out, see Notices
 	store   *store.Store
 	kubelet *kubelet.Kubelet
 	ctrl    *controller.Manager
@@ -91,17 +92,22 @@ func New(opts Options) (*Lab, error) {
 	if opts.NodeName == "" {
 		opts.NodeName = "lab"
 	}
-	objs, err := load(opts.Files)
+	m, err := load(opts.Files)
 	if err != nil {
 		return nil, err
+	}
+	notices := m.Warnings()
+	for _, n := range notices {
+		opts.Logger.Warn(n)
 	}
 	st := store.New(store.Options{Clock: opts.Clock, Logger: opts.Logger.With("part", "apiserver")})
 	c := st.Client()
 	l := &Lab{
-		opts:  opts,
-		objs:  objs,
-		store: st,
-		log:   opts.Logger,
+		opts:    opts,
+		objs:    m.Objects,
+		notices: notices,
+		store:   st,
+		log:     opts.Logger,
 		kubelet: kubelet.New(c, kubelet.Options{
 			NodeName:   opts.NodeName,
 			ServerArgv: opts.ServerArgv,
@@ -115,12 +121,19 @@ func New(opts Options) (*Lab, error) {
 }
 
 // load reads the files, or the demo's first stage when there are none.
-func load(files []string) ([]manifest.Object, error) {
+// Documents of kinds the lab does not run are left out with a warning.
+func load(files []string) (manifest.Manifests, error) {
 	if len(files) > 0 {
-		return manifest.Load(files...)
+		return manifest.Read(files...)
 	}
-	return manifest.LoadFS(demo.FS, demo.Service, demo.Stage1)
+	return manifest.ReadFS(demo.FS, demo.Service, demo.Stage1)
 }
+
+// Notices are what the lab says about its manifests before it runs them:
+// each document of a kind it does not run and so left out ("skipped
+// ConfigMap settings (v1) in app/config.yaml: ..."). They are in the log
+// too; a command shows them where its user reads.
+func (l *Lab) Notices() []string { return append([]string(nil), l.notices...) }
 
 // Start runs the API, the controllers, the Service proxy and the node
 // agent, then applies the manifests. It returns once they are applied and
