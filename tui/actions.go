@@ -44,19 +44,35 @@ func (m *model) podAction(name string, f func(context.Context, kube.Actions, kub
 	return m.run("", func(ctx context.Context, a kube.Actions) kube.Result { return f(ctx, a, t) })
 }
 
-// crashSelected crashes the marked pods, or the selected one.
+// crashSelected crashes the marked pods the table shows, or the selected
+// one when nothing is marked.
+//
+// Marks the filter hides are kept but never crashed: a crash is fired only
+// at a pod the person can see. Clearing them instead would lose marks made
+// before narrowing the filter to find one more pod to mark. The hidden ones
+// are said, in the table's title and in the status line, and with marks
+// but none shown nothing is crashed: c then means "the marked pods", never
+// a different pod than asked.
 func (m *model) crashSelected() tea.Cmd {
 	var rows []*podRow
+	hidden := 0
 	if len(m.pods.marked) > 0 {
-		for k := range m.pods.marked {
-			if r := m.state.pods[k]; r != nil {
+		for _, r := range m.pods.rows { // the shown rows, in the shown order
+			if m.pods.marked[r.key] {
 				rows = append(rows, r)
 			}
 		}
+		hidden = len(m.pods.marked) - len(rows)
 	} else if r := m.pods.selected(); r != nil {
 		rows = append(rows, r)
 	}
+	if hidden > 0 {
+		m.notify("%d marked %s hidden by the filter: not crashed (/ then esc shows them)", hidden, plural(hidden, "pod"))
+	}
 	if len(rows) == 0 {
+		if hidden > 0 {
+			return nil
+		}
 		return m.noPod("crash")
 	}
 	cmds := make([]tea.Cmd, 0, len(rows))
@@ -119,11 +135,26 @@ func (m *model) askDelete() tea.Cmd {
 	return m.prompt.open(promptDelete, "delete pod "+t.String()+"?", "", t)
 }
 
+// notify puts a message of the dashboard's own in the output pane and, as
+// the newest entry, in the status line.
+func (m *model) notify(format string, a ...any) {
+	text := fmt.Sprintf(format, a...)
+	m.log.Info("notice", "text", text)
+	m.output.add(outputEntry{at: m.now(), notice: text})
+}
+
 // toggleChaos stops a running chaos, or asks for its interval.
 func (m *model) toggleChaos() tea.Cmd {
 	if m.chaos.on {
 		m.chaos.on = false
 		m.chaos.gen++
+		// The header's CHAOS marker just goes away; say what it did.
+		n := m.chaos.crashes
+		ran := ""
+		if d := m.now().Sub(m.chaos.started).Round(time.Second); d >= time.Second {
+			ran = " in " + d.String()
+		}
+		m.notify("chaos stopped: %d %s%s, one every %s", n, plural(n, "crash", "crashes"), ran, m.chaos.every)
 		return nil
 	}
 	every := m.chaos.every
@@ -146,7 +177,7 @@ func (m *model) handleAnswer(a promptAnswer) tea.Cmd {
 		t := a.target
 		return m.run("", func(ctx context.Context, ac kube.Actions) kube.Result { return ac.Delete(ctx, t, nil) })
 	case promptChaos:
-		m.chaos = chaosState{on: true, every: a.interval, gen: m.chaos.gen + 1}
+		m.chaos = chaosState{on: true, every: a.interval, gen: m.chaos.gen + 1, started: m.now()}
 		return m.chaosAfter()
 	}
 	return nil

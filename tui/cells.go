@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -105,22 +106,56 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// bodyLines splits a body into sanitized lines, at most n of them.
-func bodyLines(body string, n int) []string {
+// bodyLines splits a body into sanitized lines wrapped at w cells (as
+// errors and notes are: a long line is the message, not noise to cut), at
+// most n of them; a longer body ends with a line saying how much is left.
+func bodyLines(body string, w, n int) []string {
+	lines := wrapBody(body, w)
+	if len(lines) > n {
+		rest := len(lines) - n + 1
+		lines = append(lines[:n-1:n-1], fmt.Sprintf("… %d more %s", rest, plural(rest, "line")))
+	}
+	return lines
+}
+
+// tailLines is bodyLines keeping the end: a log's last lines say why its
+// container stopped.
+func tailLines(body string, w, n int) []string {
+	lines := wrapBody(body, w)
+	if len(lines) > n {
+		cut := len(lines) - n + 1
+		lines = append([]string{fmt.Sprintf("… %d earlier %s", cut, plural(cut, "line"))}, lines[cut:]...)
+	}
+	return lines
+}
+
+func wrapBody(body string, w int) []string {
 	body = strings.TrimRight(body, "\r\n")
 	if body == "" {
 		return nil
 	}
-	raw := strings.Split(body, "\n")
 	var out []string
-	for _, l := range raw {
-		if len(out) == n {
-			out = append(out, "…")
-			break
+	for _, l := range strings.Split(body, "\n") {
+		l = sanitize(strings.TrimRight(l, "\r"))
+		if l == "" {
+			out = append(out, "")
+			continue
 		}
-		out = append(out, sanitize(strings.TrimRight(l, "\r")))
+		out = append(out, strings.Split(ansi.Wrap(l, max(w, 1), ""), "\n")...)
 	}
 	return out
+}
+
+// plural is word for one, word+"s" (or the plural given) for any other
+// count.
+func plural(n int, word string, many ...string) string {
+	switch {
+	case n == 1:
+		return word
+	case len(many) > 0:
+		return many[0]
+	}
+	return word + "s"
 }
 
 // wrapLines wraps sanitized text at word boundaries (hard-cutting words

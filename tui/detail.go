@@ -125,7 +125,7 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 		if json.Indent(&buf, []byte(body), "", "  ") == nil {
 			body = buf.String()
 		}
-		for _, b := range bodyLines(body, 60) {
+		for _, b := range bodyLines(body, max(d.scroll.w-2, 10), 60) {
 			l = append(l, "  "+b)
 		}
 	}

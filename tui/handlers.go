@@ -397,7 +397,7 @@ func (m *model) handleResult(msg resultMsg) tea.Cmd {
 	m.log.Info("action", "action", r.Action, "target", r.Target.String(), "code", r.Code,
 		"latency", r.Latency, "note", r.Note, "err", r.Err)
 	m.output.pending = max(m.output.pending-1, 0)
-	m.output.add(m.now(), r)
+	m.output.add(outputEntry{at: m.now(), res: r, hint: msg.hint})
 	if msg.detail != "" && msg.detail == m.detail.key {
 		m.detail.info = &r
 		m.detail.stale = true

@@ -35,6 +35,7 @@ type chaosState struct {
 	every   time.Duration
 	gen     int
 	crashes int
+	started time.Time
 }
 
 // model is the root: it owns the state, routes messages, lays out panes.

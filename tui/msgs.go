@@ -27,6 +27,7 @@ type tickMsg struct{ gen int }
 type resultMsg struct {
 	res    kube.Result
 	detail string // pod key of the detail view that asked for /info
+	hint   string // shown under the result's headline (outputEntry.hint)
 }
 
 // chaosMsg fires the next chaos crash; gen drops ticks from a chaos run

@@ -14,12 +14,27 @@ import (
 // maxResults bounds the output pane's memory.
 const maxResults = 200
 
-// bodyPreview is how many body lines each result shows.
-const bodyPreview = 8
+// bodyPreview is how many body lines each result shows; a log shows its
+// whole tail (kube.Actions.Logs returns at most 200 lines), wrapped.
+const (
+	bodyPreview = 8
+	logLines    = 400
+)
 
 type outputEntry struct {
 	at  time.Time
 	res kube.Result
+	// hint says why this result reads as it does, under its headline:
+	// which instance a log is of and how to see the other one.
+	hint string
+	// notice is a message of the dashboard's own (chaos stopped), shown
+	// instead of a result's headline.
+	notice string
+
+	// lines is the entry formatted for width w, kept until the width
+	// changes: a log of hundreds of lines is wrapped once, not per result.
+	lines []string
+	w     int
 }
 
 // outputPane lists action results newest first: status, latency, body.
@@ -45,37 +60,68 @@ func (o *outputPane) ShortHelp() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Crash, k.Healthz}
 }
 
-func (o *outputPane) add(at time.Time, r kube.Result) {
-	o.entries = append([]outputEntry{{at, r}}, o.entries...)
+func (o *outputPane) add(e outputEntry) {
+	o.entries = append([]outputEntry{e}, o.entries...)
 	if len(o.entries) > maxResults {
 		o.entries = o.entries[:maxResults]
 	}
 	o.relayout()
 	o.scroll.top()
+	// A log longer than the pane opens on its end, where the reason a
+	// container stopped is; the title says where the view is.
+	if e.res.Action == "logs" && len(o.entries[0].lines) > o.scroll.h {
+		o.scroll.offset = len(o.entries[0].lines) - o.scroll.h
+		o.scroll.clamp()
+	}
 }
 
-// relayout formats every entry; it runs only when a result arrives or the
+// relayout lays the entries out; each is formatted when it arrives or the
 // width changes, never per frame.
 func (o *outputPane) relayout() {
+	w := max(o.scroll.w-4, 10)
 	var lines []string
+	for i := range o.entries {
+		e := &o.entries[i]
+		if e.lines == nil || e.w != w {
+			e.lines, e.w = o.format(e, w), w
+		}
+		lines = append(lines, e.lines...)
+	}
+	o.scroll.setLines(lines)
+}
+
+// format is one entry's lines: the headline, then, indented and wrapped
+// (errors, notes and bodies alike: they are the explanation), the hint, the
+// error, the note and the body.
+func (o *outputPane) format(e *outputEntry, w int) []string {
+	lines := []string{o.summary(*e, false)}
 	indent := func(ls []string) {
 		for _, l := range ls {
 			lines = append(lines, "    "+l)
 		}
 	}
-	w := max(o.scroll.w-4, 10)
-	for _, e := range o.entries {
-		lines = append(lines, o.summary(e, false))
-		// Errors and notes are wrapped, not cut: they are the explanation.
-		if e.res.Err != nil {
-			indent(wrapLines(e.res.Err.Error(), w, 6))
-		}
-		if e.res.Note != "" {
-			indent(wrapLines(e.res.Note, w, 3))
-		}
-		indent(bodyLines(e.res.Body, bodyPreview))
+	if e.notice != "" {
+		return lines
 	}
-	o.scroll.setLines(lines)
+	if e.hint != "" {
+		indent(wrapLines(e.hint, w, 3))
+	}
+	if e.res.Err != nil {
+		indent(wrapLines(e.res.Err.Error(), w, 12))
+	}
+	if e.res.Note != "" {
+		indent(wrapLines(e.res.Note, w, 3))
+	}
+	if e.res.Action == "logs" {
+		body := tailLines(e.res.Body, w, logLines)
+		if len(body) == 0 && e.res.Err == nil {
+			body = []string{"(the container wrote nothing)"}
+		}
+		indent(body)
+	} else {
+		indent(bodyLines(e.res.Body, w, bodyPreview))
+	}
+	return lines
 }
 
 // summary is one result's headline. The status line shows the newest in
@@ -87,6 +133,10 @@ func (o *outputPane) summary(e outputEntry, short bool) string {
 	if !short {
 		b.WriteString(e.at.Format("15:04:05"))
 		b.WriteByte(' ')
+	}
+	if e.notice != "" {
+		b.WriteString(e.notice)
+		return b.String()
 	}
 	b.WriteString(r.Action)
 	switch {
@@ -132,7 +182,12 @@ func (o *outputPane) Update(msg tea.KeyMsg) {
 }
 
 func (o *outputPane) View() string {
-	title := fmt.Sprintf("OUTPUT  %d results, newest first", len(o.entries))
+	n := len(o.entries)
+	title := fmt.Sprintf("OUTPUT  %d %s, newest first", n, plural(n, "result"))
+	if o.scroll.offset > 0 {
+		// Scrolled, or a log opened on its end: say there is more above.
+		title += fmt.Sprintf("  (line %d of %d, ↑ earlier)", o.scroll.offset+1, len(o.scroll.lines))
+	}
 	if o.pending > 0 {
 		title += fmt.Sprintf("  (%d running)", o.pending)
 	}

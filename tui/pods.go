@@ -501,6 +501,15 @@ func (p *podsPane) title(total int) string {
 	fmt.Fprintf(&b, "  sort:%s", p.sort)
 	if n := len(p.marked); n > 0 {
 		fmt.Fprintf(&b, "  marked:%d", n)
+		shown := 0
+		for _, r := range p.rows {
+			if p.marked[r.key] {
+				shown++
+			}
+		}
+		if shown < n {
+			fmt.Fprintf(&b, " (%d hidden by the filter)", n-shown)
+		}
 	}
 	switch {
 	case p.filtering:

@@ -804,3 +804,108 @@ func TestEventScopeShowsEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashSkipsMarksTheFilterHides: c fires only at marked pods on
+// screen, and says how many marked ones the filter hides.
+func TestCrashSkipsMarksTheFilterHides(t *testing.T) {
+	tests := []struct {
+		name    string
+		filter  string
+		want    []string
+		wantMsg []string
+	}{
+		{"filter shows no pod", "nothing-matches", nil,
+			[]string{"marked:2 (2 hidden by the filter)", "2 marked pods hidden by the filter: not crashed"}},
+		{"filter shows one marked pod", "7dnzd", []string{"prober-foo-67b66bdbf7-7dnzd"},
+			[]string{"marked:2 (1 hidden by the filter)", "1 marked pod hidden by the filter: not crashed"}},
+		{"no filter", "", []string{"prober-foo-67b66bdbf7-4bxjb", "prober-foo-67b66bdbf7-7dnzd"}, []string{"marked:2  "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, fa := newTestModel(t, 160, 30, seedBatch())
+			press(t, m, "space", "space") // marks 4bxjb and 7dnzd
+			if tt.filter != "" {
+				press(t, m, "/")
+				for _, r := range tt.filter {
+					press(t, m, string(r))
+				}
+				press(t, m, "enter")
+			}
+			press(t, m, "c")
+			var got []string
+			for _, c := range fa.Calls() {
+				got = append(got, c.Target.Pod)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("crashed %v, want %v", got, tt.want)
+			}
+			press(t, m, "4")
+			mustContain(t, screen(t, m), tt.wantMsg...)
+			if tt.want == nil {
+				if strings.Contains(screen(t, m), "no pod selected") {
+					t.Error("says no pod selected when marks are hidden")
+				}
+			}
+		})
+	}
+}
+
+// TestChaosStopSays: stopping chaos says so, with what it did, in the
+// status line and the output pane.
+func TestChaosStopSays(t *testing.T) {
+	now := t0
+	m, _ := newTestModel(t, 120, 30, seedBatch())
+	m.now = func() time.Time { return now }
+	press(t, m, "C", "3", "enter")
+	for range 2 {
+		_, cmd := m.Update(chaosMsg{gen: m.chaos.gen})
+		runCmd(m, cmd)
+	}
+	now = now.Add(7 * time.Second)
+	press(t, m, "C")
+	s := screen(t, m)
+	lines := strings.Split(s, "\n")
+	if status := lines[len(lines)-2]; !strings.Contains(status, "chaos stopped: 2 crashes in 7s, one every 3s") {
+		t.Fatalf("status line %q does not say chaos stopped:\n%s", status, s)
+	}
+	press(t, m, "4")
+	mustContain(t, screen(t, m), "12:00:07 chaos stopped: 2 crashes in 7s, one every 3s", "OUTPUT  3 results")
+}
+
+// TestOutputWrapsBodies: a long body line (a resolve error as the probe
+// server answers it) wraps like errors do, in the output pane and in the
+// detail view; a long body says how much is left.
+func TestOutputWrapsBodies(t *testing.T) {
+	long := `Error: lookup checkip.dyndns.org on 10.96.0.10:53: read udp 10.44.0.3:41234->10.96.0.10:53: i/o timeout (after 5s, 3 attempts)`
+	m, _ := newTestModel(t, 80, 30, seedBatch())
+	m.Update(resultMsg{res: kube.Result{Action: "resolve", Target: kube.Target{Namespace: "default", Pod: "p"}, Code: 500, Body: long + "\n"}})
+	m.Update(resultMsg{res: kube.Result{Action: "healthz", Target: kube.Target{Namespace: "default", Pod: "p"}, Code: 200,
+		Body: strings.Repeat("line\n", 20)}})
+	press(t, m, "4")
+	s := screen(t, m)
+	var joined []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "    ") {
+			joined = append(joined, strings.TrimSpace(l))
+		}
+	}
+	// Wrapping breaks at spaces and hyphens: compare without spaces.
+	if got := strings.Join(joined, ""); !strings.Contains(strings.ReplaceAll(got, " ", ""), strings.ReplaceAll(long, " ", "")) {
+		t.Fatalf("the whole body is not readable in the output pane:\n%s", s)
+	}
+	mustContain(t, s, "OUTPUT  2 results", "… 13 more lines")
+	if strings.Contains(s, "i/o…") || strings.Contains(s, "53: r…") {
+		t.Errorf("body cut instead of wrapped:\n%s", s)
+	}
+}
+
+// TestDetailWrapsInfo: a long /info value wraps in the detail view.
+func TestDetailWrapsInfo(t *testing.T) {
+	m, _ := newTestModel(t, 80, 40, seedBatch())
+	press(t, m, "enter")
+	val := strings.Repeat("abcdefghij ", 12) + "END"
+	m.Update(resultMsg{res: kube.Result{Action: "info", Code: 200, Body: `{"content":"` + val + `"}`}, detail: m.detail.key})
+	press(t, m, "G")
+	mustContain(t, screen(t, m), "END")
+}
