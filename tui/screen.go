@@ -231,11 +231,15 @@ func (s *termWriter) write() {
 		j := s.queue[0]
 		s.queue[0] = job{}
 		s.queue = s.queue[1:]
+		var f frame
+		if j.frame != nil {
+			f = *j.frame // taken out of the queue: no newer frame replaces it now
+		}
 		s.writing = true
 		s.mu.Unlock()
 		var err error
 		if j.frame != nil {
-			err = s.disp.draw(*j.frame)
+			err = s.disp.draw(f)
 		} else {
 			_, err = io.WriteString(s.disp.out, j.seq)
 		}

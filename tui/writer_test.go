@@ -151,7 +151,21 @@ func startTestProgram(t *testing.T, out io.Writer, w, h int) (*program, *recorde
 	rec := &recorder{Model: m}
 	p := newProgram(ctx, rec, opts)
 	done := make(chan error, 1)
-	go func() { done <- p.run() }()
+	ended := make(chan struct{})
+	go func() {
+		done <- p.run()
+		close(ended)
+	}()
+	// Cleanups run last first: the program ends before its input closes
+	// (Bubble Tea's reader must not read a closed file).
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			t.Error("the program did not end within 10 s of its context")
+		}
+	})
 	p.Send(tea.WindowSizeMsg{Width: w, Height: h})
 	return p, rec, done
 }
@@ -198,8 +212,10 @@ func TestSlowTerminalDropsFrames(t *testing.T) {
 		t.Fatalf("%d writes began while the first waited, want 1 (the writer is one goroutine)", got)
 	}
 	g.release()
-	_, last := rec.state()
+	// The newest frame: read again while waiting, in case a message of
+	// the model's own (a command's result) came after the keys.
 	waitFor(t, "the last frame on the screen", func() bool {
+		_, last := rec.state()
 		return equalLines(g.vt.lines(), want(last, w, h))
 	})
 	// The stalled write and the newest frame: nothing in between.
@@ -233,7 +249,7 @@ func TestSlowTerminalDropsFrames(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return within 10 s of the terminal taking bytes again")
 	}
-	_, last = rec.state()
+	_, last := rec.state()
 	g.mu.Lock()
 	shown := g.last
 	g.mu.Unlock()
