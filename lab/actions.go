@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,8 +80,9 @@ func (a *actions) Delete(ctx context.Context, t kube.Target, grace *int64) kube.
 	return r
 }
 
-// Apply applies a manifest file or directory. A path under demo/ that is
-// not on disk is read from the demo embedded in the binary. Documents of
+// Apply applies a manifest file or directory, read as "lab -f" reads them
+// (readManifests): a path under demo/ that is not on disk is read from the
+// demo embedded in the binary, and the Note says so. Documents of
 // kinds the lab does not run are left out, each with a warning line in the
 // body, and the rest is applied.
 func (a *actions) Apply(ctx context.Context, path string) kube.Result {
@@ -93,20 +93,7 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 		r.Err = errors.New("apply: no file given; want a manifest file or directory, such as demo/foo-1.0.2.yaml")
 		return r
 	}
-	var m manifest.Manifests
-	var err error
-	var notes []string
-	if _, statErr := os.Stat(path); statErr != nil {
-		if fsys, name, ok := demoFile(path); ok {
-			m, err = manifest.ReadFS(fsys, name)
-			notes = append(notes, "read from the demo built into proberctl")
-		} else {
-			wd, _ := os.Getwd()
-			err = fmt.Errorf("apply: %w (relative paths are from %s); built in: %s", statErr, wd, demoNames())
-		}
-	} else {
-		m, err = manifest.Read(path)
-	}
+	m, notes, err := readManifests([]string{path})
 	if err == nil {
 		var lines []string
 		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, m.Objects)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 
@@ -92,11 +93,11 @@ func New(opts Options) (*Lab, error) {
 	if opts.NodeName == "" {
 		opts.NodeName = "lab"
 	}
-	m, err := load(opts.Files)
+	m, builtin, err := load(opts.Files)
 	if err != nil {
 		return nil, err
 	}
-	notices := m.Warnings()
+	notices := append(builtin, m.Warnings()...)
 	for _, n := range notices {
 		opts.Logger.Warn(n)
 	}
@@ -122,17 +123,57 @@ func New(opts Options) (*Lab, error) {
 
 // load reads the files, or the demo's first stage when there are none.
 // Documents of kinds the lab does not run are left out with a warning.
-func load(files []string) (manifest.Manifests, error) {
+func load(files []string) (manifest.Manifests, []string, error) {
 	if len(files) > 0 {
-		return manifest.Read(files...)
+		return readManifests(files)
 	}
-	return manifest.ReadFS(demo.FS, demo.Service, demo.Stage1)
+	m, err := manifest.ReadFS(demo.FS, demo.Service, demo.Stage1)
+	return m, nil, err
+}
+
+// readManifests reads files and directories as kubectl apply -f does, with
+// one addition shared by "lab -f" and the dashboard's apply: a path under
+// demo/ that is not on disk (proberctl run outside its repository, as the
+// README's commands are) is read from the demo built into the binary, and
+// builtin says so, one line per such file.
+func readManifests(paths []string) (m manifest.Manifests, builtin []string, err error) {
+	fsys := diskOrDemo{}
+	for _, p := range paths {
+		_, err := os.Stat(p)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			continue // read from disk; other errors are reported by the read
+		}
+		wd, _ := os.Getwd()
+		if _, name, ok := demoFile(p); ok {
+			fsys[p] = name
+			builtin = append(builtin, fmt.Sprintf("%s is not in %s: read the copy built into proberctl", p, wd))
+			continue
+		}
+		return manifest.Manifests{}, nil, fmt.Errorf("manifest %s: no such file or directory (relative paths are from %s); built in: %s", p, wd, demoNames())
+	}
+	m, err = manifest.ReadFS(fsys, paths...)
+	if err != nil {
+		return manifest.Manifests{}, nil, err
+	}
+	return m, builtin, nil
+}
+
+// diskOrDemo is the disk, with the paths it maps read from the embedded
+// demo instead (path as typed -> name in demo.FS).
+type diskOrDemo map[string]string
+
+func (d diskOrDemo) Open(name string) (fs.File, error) {
+	if n, ok := d[name]; ok {
+		return demo.FS.Open(n)
+	}
+	return os.Open(name)
 }
 
 // Notices are what the lab says about its manifests before it runs them:
-// each document of a kind it does not run and so left out ("skipped
-// ConfigMap settings (v1) in app/config.yaml: ..."). They are in the log
-// too; a command shows them where its user reads.
+// each file read from the demo built into the binary because it is not on
+// disk, and each document of a kind it does not run and so left out
+// ("skipped ConfigMap "settings" (v1) in app/config.yaml: ..."). They are
+// in the log too; a command shows them where its user reads.
 func (l *Lab) Notices() []string { return append([]string(nil), l.notices...) }
 
 // Start runs the API, the controllers, the Service proxy and the node

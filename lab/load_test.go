@@ -99,3 +99,52 @@ func TestNothingRunnableRefused(t *testing.T) {
 		}
 	}
 }
+
+// "lab -f demo/foo-1.0.1.yaml" and the dashboard's apply of a demo/ path
+// read the same way outside the repository: from the demo built into the
+// binary when the file is not on disk, saying so; from the disk when it
+// is; and a path that is neither says where relative paths start and what
+// is built in.
+func TestDemoPathOutsideRepository(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+
+	l := newLab(t, serverArgv, "demo/foo-1.0.1.yaml")
+	builtin := "demo/foo-1.0.1.yaml is not in " + wd + ": read the copy built into proberctl"
+	if got := l.Notices(); !slices.Equal(got, []string{builtin}) {
+		t.Errorf("Notices = %q, want %q", got, builtin)
+	}
+	if len(l.objs) != 1 || l.objs[0].Source != "demo/foo-1.0.1.yaml" {
+		t.Fatalf("objects %+v, want the built-in Deployment, named as typed", l.objs)
+	}
+
+	missing := "manifest demo/nope.yaml: no such file or directory (relative paths are from " + wd + "); built in: demo/foo-1.0.1.yaml"
+	if _, err := New(Options{Files: []string{"demo/nope.yaml"}, ServerArgv: serverArgv}); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("New with demo/nope.yaml: %v, want %q", err, missing)
+	}
+
+	// The dashboard's apply: the same reading, the same words.
+	a := l.Actions()
+	r := a.Apply(context.Background(), "demo/foo-1.0.2.yaml")
+	if r.Err != nil || r.Body != "deployment.apps/prober-foo created" ||
+		r.Note != "demo/foo-1.0.2.yaml is not in "+wd+": read the copy built into proberctl" {
+		t.Errorf("apply demo/foo-1.0.2.yaml: body %q note %q err %v", r.Body, r.Note, r.Err)
+	}
+	if r := a.Apply(context.Background(), "demo/nope.yaml"); r.Err == nil || !strings.Contains(r.Err.Error(), missing) {
+		t.Errorf("apply demo/nope.yaml: %v, want %q", r.Err, missing)
+	}
+
+	// A file on disk at that path wins over the built-in copy.
+	if err := os.Mkdir("demo", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("demo/foo-1.0.2.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: on-disk\nspec:\n  containers:\n  - name: c\n    image: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Apply(context.Background(), "demo/foo-1.0.2.yaml"); r.Err != nil || r.Body != "pod/on-disk created" || r.Note != "" {
+		t.Errorf("apply of demo/foo-1.0.2.yaml on disk: body %q note %q err %v", r.Body, r.Note, r.Err)
+	}
+	if _, err := l.Client().CoreV1().Pods(Namespace).Get(context.Background(), "on-disk", metav1.GetOptions{}); err != nil {
+		t.Errorf("the file on disk was not applied: %v", err)
+	}
+}
