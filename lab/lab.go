@@ -82,7 +82,7 @@ type Lab struct {
 // Bad manifests fail here, before any process starts.
 func New(opts Options) (*Lab, error) {
 	if len(opts.ServerArgv) == 0 {
-		return nil, errors.New("lab: Options.ServerArgv is required (the command that runs one container, e.g. this binary and \"serve\")")
+		return nil, errors.New("lab.Options.ServerArgv is required (the command that runs one container, e.g. this binary and \"serve\")")
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
@@ -177,7 +177,9 @@ func (d diskOrDemo) Open(name string) (fs.File, error) {
 func (l *Lab) Notices() []string { return append([]string(nil), l.notices...) }
 
 // Start runs the API, the controllers, the Service proxy and the node
-// agent, then applies the manifests. It returns once they are applied and
+// agent, then applies the manifests. Its errors, like New's, carry no
+// "lab:" prefix: the caller says what it was doing ("start the lab: apply
+// the manifests: web.yaml: create deployment.apps/web: ..."). It returns once they are applied and
 // the Services' ports are open; the lab then runs until Stop or until ctx
 // ends. A node port that cannot be opened is an error: the lab stops and
 // says which port.
@@ -185,7 +187,7 @@ func (l *Lab) Start(ctx context.Context) error {
 	l.mu.Lock()
 	if l.started {
 		l.mu.Unlock()
-		return errors.New("lab: already started")
+		return errors.New("the lab is already started")
 	}
 	l.started = true
 	runCtx, cancel := context.WithCancel(ctx)
@@ -205,11 +207,11 @@ func (l *Lab) Start(ctx context.Context) error {
 
 	if _, err := manifest.Apply(runCtx, l.Client(), Namespace, l.objs); err != nil {
 		l.Stop()
-		return fmt.Errorf("lab: apply: %w", err)
+		return fmt.Errorf("apply the manifests: %w", err)
 	}
 	if err := l.svc.SyncAll(runCtx); err != nil {
 		l.Stop()
-		return fmt.Errorf("lab: %w", err)
+		return err // "service NS/NAME: cannot serve node port N: ...": says it all
 	}
 	return nil
 }

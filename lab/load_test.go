@@ -148,3 +148,29 @@ func TestDemoPathOutsideRepository(t *testing.T) {
 		t.Errorf("the file on disk was not applied: %v", err)
 	}
 }
+
+// The lab's errors read as one chain, without a "lab:" of their own: the
+// command adds what it was doing ("start the lab: ").
+func TestStartErrorChain(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"refused.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: Web_1\nspec:\n  containers:\n  - name: c\n    image: x\n",
+	})
+	file := filepath.Join(dir, "refused.yaml")
+	l := newLab(t, serverArgv, file)
+	err := l.Start(context.Background())
+	want := "apply the manifests: " + file + ": create pod/Web_1: Pod \"Web_1\" is invalid: metadata.name: Invalid value: \"Web_1\""
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Start with a refused pod: %v\nwant it to start %q", err, want)
+	}
+	if err := l.Start(context.Background()); err == nil || err.Error() != "the lab is already started" {
+		t.Errorf("second Start: %v", err)
+	}
+	for _, err := range []error{err, func() error { _, err := New(Options{}); return err }()} {
+		if err != nil && strings.Contains(err.Error(), "lab: ") {
+			t.Errorf("error %q stutters a \"lab: \" prefix", err)
+		}
+	}
+	if _, err := New(Options{}); err == nil || !strings.HasPrefix(err.Error(), "lab.Options.ServerArgv is required") {
+		t.Errorf("New without ServerArgv: %v", err)
+	}
+}
