@@ -49,9 +49,6 @@ type ClusterActions struct {
 	dynamic   dynamic.Interface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	namespace string
-	// insecureBackend skips verifying the kubelet's serving certificate
-	// for Logs (kubectl logs --insecure-skip-tls-verify-backend).
-	insecureBackend bool
 }
 
 // ActionOption configures NewClusterActions.

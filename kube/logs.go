@@ -104,16 +104,22 @@ func (a *ClusterActions) Logs(ctx context.Context, t Target, previous bool) Resu
 	r.Note = LogNote(container, why, previous)
 	tail := int64(LogTailLines)
 	opts := &corev1.PodLogOptions{
-		Container:                    container,
-		Previous:                     previous,
-		TailLines:                    &tail,
-		InsecureSkipTLSVerifyBackend: a.insecureBackend,
+		Container: container,
+		Previous:  previous,
+		TailLines: &tail,
 	}
 	what := fmt.Sprintf("logs %s (container %s", t, container)
 	if previous {
 		what += ", previous instance"
 	}
 	what += ")"
+	if pod.Spec.NodeName == "" {
+		// The API server answers an empty log for a pod on no node
+		// (pkg/registry/core/pod/strategy.go LogLocation); say why.
+		r.Code = 400
+		r.Err = fmt.Errorf("%s: %s", what, NoHostMessage(t.Pod))
+		return r
+	}
 	stream, err := pods.GetLogs(t.Pod, opts).Stream(ctx)
 	if err != nil {
 		r.Code = errorCode(err)
@@ -152,10 +158,8 @@ func describeLogError(what string, err error) error {
 	return describeAPIError(what, err)
 }
 
-// WithInsecureBackendTLS makes Logs ask the API server not to verify the
-// kubelet's serving certificate, as kubectl logs
-// --insecure-skip-tls-verify-backend does: for kubelets with self-signed
-// certificates the API server cannot check.
-func WithInsecureBackendTLS() ActionOption {
-	return func(a *ClusterActions) { a.insecureBackend = true }
+// NoHostMessage is why a pod not yet scheduled has no logs, in the API
+// server's words for exec and attach (pkg/registry/core/pod/strategy.go).
+func NoHostMessage(pod string) string {
+	return fmt.Sprintf("pod %s does not have a host assigned (not scheduled to a node yet), so it has no logs", pod)
 }

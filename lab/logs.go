@@ -44,7 +44,7 @@ func (a *actions) Logs(ctx context.Context, t kube.Target, previous bool) kube.R
 	what += ")"
 	if pod.Spec.NodeName == "" {
 		r.Code = 400
-		r.Err = fmt.Errorf("%s: pod %s does not have a host assigned", what, t.Pod)
+		r.Err = fmt.Errorf("%s: %s", what, kube.NoHostMessage(t.Pod))
 		return r
 	}
 	out, err := a.l.kubelet.ContainerLogs(t.Namespace, t.Pod, container, previous, kube.LogTailLines)
