@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/proberctl/proberctl/demo"
 	"github.com/proberctl/proberctl/kube"
 	"github.com/proberctl/proberctl/lab/kubelet"
 	"github.com/proberctl/proberctl/lab/manifest"
@@ -84,7 +86,9 @@ func (a *actions) Delete(ctx context.Context, t kube.Target, grace *int64) kube.
 // (readManifests): a path under demo/ that is not on disk is read from the
 // demo embedded in the binary, and the Note says so. Documents of
 // kinds the lab does not run are left out, each with a warning line in the
-// body, and the rest is applied.
+// body, and the rest is applied. Objects whose manifest names no namespace
+// go to the one the dashboard watches; objects in another one are named in
+// the Note with the way to see them.
 func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 	start := time.Now()
 	r := kube.Result{Action: "apply"}
@@ -95,8 +99,18 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 	}
 	m, notes, err := readManifests([]string{path})
 	if err == nil {
+		// Objects whose manifest names no namespace go to the one the
+		// dashboard watches, as a cluster's apply uses the dashboard's -n.
+		watched := a.l.Namespace()
+		ns := watched
+		if ns == "" {
+			ns = Namespace
+		}
 		var lines []string
-		lines, err = manifest.Apply(ctx, a.l.Client(), Namespace, m.Objects)
+		lines, err = manifest.Apply(ctx, a.l.Client(), ns, m.Objects)
+		if note := a.l.unwatched(watched, m.Objects[:len(lines)], path); note != "" {
+			notes = append(notes, note)
+		}
 		for _, w := range m.Warnings() {
 			lines = append(lines, "Warning: "+w)
 		}
@@ -116,6 +130,50 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 	r.Latency = time.Since(start)
 	r.Err = err
 	return r
+}
+
+// unwatched says where objects went when the dashboard does not show it:
+// it watches only watched ("" is every namespace), the one namespace of the
+// manifests the lab started with, and a lab started with several
+// namespaces' manifests watches them all.
+func (l *Lab) unwatched(watched string, applied []manifest.Object, path string) string {
+	if watched == "" {
+		return ""
+	}
+	var away []string
+	for _, o := range applied {
+		m, ok := o.Obj.(metav1.Object)
+		if !ok || m.GetNamespace() == watched || slices.Contains(away, m.GetNamespace()) {
+			continue
+		}
+		away = append(away, m.GetNamespace())
+	}
+	if len(away) == 0 {
+		return ""
+	}
+	files := l.opts.Files
+	if len(files) == 0 {
+		files = []string{"demo/" + demo.Service, "demo/" + demo.Stage1}
+	}
+	var cmd strings.Builder
+	cmd.WriteString("proberctl lab")
+	for _, f := range append(slices.Clone(files), path) {
+		cmd.WriteString(" -f " + shellWord(f))
+	}
+	word := "namespace"
+	if len(away) > 1 {
+		word = "namespaces"
+	}
+	return fmt.Sprintf("applied to %s %s, which the dashboard does not show: it watches namespace %s, the one its starting manifests use; to watch all of them, quit and run %s",
+		word, strings.Join(away, ", "), watched, cmd.String())
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func withNamespace(t kube.Target) kube.Target {

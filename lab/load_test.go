@@ -174,3 +174,59 @@ func TestStartErrorChain(t *testing.T) {
 		t.Errorf("New without ServerArgv: %v", err)
 	}
 }
+
+// An apply from the dashboard into a namespace it does not watch says where
+// the objects went and how to see them; objects naming no namespace go to
+// the watched one, as a cluster's apply uses the dashboard's namespace.
+func TestApplyNamesUnwatchedNamespace(t *testing.T) {
+	pod := func(name, ns string) string {
+		s := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n"
+		if ns != "" {
+			s += "  namespace: " + ns + "\n"
+		}
+		return s + "spec:\n  containers:\n  - name: c\n    image: x\n"
+	}
+	dir := writeFiles(t, map[string]string{
+		"shop.yaml":  pod("shop", "shop"),
+		"plain.yaml": pod("plain", ""),
+		"other.yaml": pod("other", "other") + "---\n" + pod("third", "third") + "---\n" + pod("again", "other"),
+		"both.yaml":  pod("b1", "shop") + "---\n" + pod("b2", "default"),
+	})
+	at := func(name string) string { return filepath.Join(dir, name) }
+	for _, tc := range []struct {
+		name    string
+		started []string // the lab's -f files
+		apply   string
+		wantNS  map[string]string // pod -> namespace it must be in
+		note    string
+	}{
+		{name: "no namespace: the watched one", started: []string{at("shop.yaml")}, apply: "plain.yaml",
+			wantNS: map[string]string{"plain": "shop"}},
+		{name: "the watched namespace", started: []string{at("shop.yaml")}, apply: "shop.yaml", wantNS: map[string]string{"shop": "shop"}},
+		{name: "other namespaces", started: []string{at("shop.yaml")}, apply: "other.yaml",
+			wantNS: map[string]string{"other": "other", "third": "third", "again": "other"},
+			note: "applied to namespaces other, third, which the dashboard does not show: it watches namespace shop, the one its starting manifests use; " +
+				"to watch all of them, quit and run proberctl lab -f " + at("shop.yaml") + " -f " + at("other.yaml")},
+		{name: "the demo's lab watches default", apply: "shop.yaml", wantNS: map[string]string{"shop": "shop"},
+			note: "applied to namespace shop, which the dashboard does not show: it watches namespace default, the one its starting manifests use; " +
+				"to watch all of them, quit and run proberctl lab -f demo/foo-service.yaml -f demo/foo-1.0.1.yaml -f " + at("shop.yaml")},
+		{name: "a lab over several namespaces watches them all", started: []string{at("both.yaml")}, apply: "other.yaml",
+			wantNS: map[string]string{"other": "other"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t, serverArgv, tc.started...)
+			r := l.Actions().Apply(context.Background(), at(tc.apply))
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if r.Note != tc.note {
+				t.Errorf("note:\n%q\nwant:\n%q", r.Note, tc.note)
+			}
+			for name, ns := range tc.wantNS {
+				if _, err := l.Client().CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{}); err != nil {
+					t.Errorf("pod %s/%s: %v", ns, name, err)
+				}
+			}
+		})
+	}
+}
