@@ -211,6 +211,10 @@ func (p *program) run() error {
 		// terminal does (tty_io.c answers EIO once the terminal is gone).
 		return fmt.Errorf("%w: %w", errTerminalGone, err)
 	}
+	if err == nil && errors.Is(rerr, syscall.EIO) {
+		// Gone while the program ended (its restoration or mode failed).
+		return fmt.Errorf("%w: %w", errTerminalGone, rerr)
+	}
 	if err == nil {
 		err = rerr
 	}

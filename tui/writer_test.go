@@ -106,6 +106,7 @@ type recorder struct {
 	tea.Model
 	mu      sync.Mutex
 	updates int
+	views   int // Bubble Tea asks for the frame after each Update
 	view    string
 }
 
@@ -122,6 +123,7 @@ func (r *recorder) View() string {
 	v := r.Model.View()
 	r.mu.Lock()
 	r.view = v
+	r.views++
 	r.mu.Unlock()
 	return v
 }
@@ -130,6 +132,13 @@ func (r *recorder) state() (updates int, view string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.updates, r.view
+}
+
+// drawn is how many frames the program asked for so far.
+func (r *recorder) drawn() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.views
 }
 
 // startTestProgram runs the dashboard's program on the seed's pods, a pipe
@@ -196,17 +205,17 @@ func TestSlowTerminalDropsFrames(t *testing.T) {
 	}
 
 	g.hold()
-	before, _ := rec.state()
+	before := rec.drawn()
 	press(1)
 	g.waitWaiting(t)
 	// 300 more Updates while the write waits. Send returns once the event
-	// loop took the message; waiting for the count proves it handled
-	// them all (and drew each frame) with the terminal stalled.
+	// loop took the message; waiting for the count of frames (asked for
+	// after each Update) proves it handled them all and handed each
+	// frame over with the terminal stalled.
 	const n = 300
 	press(n)
 	waitFor(t, fmt.Sprintf("%d Updates with the terminal stalled", n), func() bool {
-		u, _ := rec.state()
-		return u >= before+1+n
+		return rec.drawn() >= before+1+n
 	})
 	if got := g.begun(); got != 1 {
 		t.Fatalf("%d writes began while the first waited, want 1 (the writer is one goroutine)", got)
