@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/proberctl/proberctl/kube"
@@ -185,17 +184,9 @@ func (n *noPods) check(b kube.Batch) string {
 	}
 }
 
-// checkSelector refuses a -l the API server would, in the words of
-// kube.ConfigFlags.Load, for the paths that do not load a kubeconfig.
-func checkSelector(sel string) error {
-	if sel == "" {
-		return nil
-	}
-	if _, err := labels.Parse(sel); err != nil {
-		return fmt.Errorf("invalid --selector %q: %w (accepted: key=value, key!=value, key in (a,b), key, !key, comma-separated)", sel, err)
-	}
-	return nil
-}
+// checkSelector refuses a -l the API server would, as
+// kube.ConfigFlags.Load does, for the paths that do not load a kubeconfig.
+func checkSelector(sel string) error { return kube.CheckSelector(sel) }
 
 func crashCommand() command {
 	return actionCommand("crash", "POD", "Crash a pod's probe server (GET /crash through the API server)",

@@ -38,7 +38,7 @@ func TestKubeCommandsUsage(t *testing.T) {
 			stdout: []string{"--namespace", "prober-foo-"}, notStdout: []string{"--selector", "--all-namespaces"}},
 		{name: "watch help selects the demo's pods", args: []string{"watch", "--help"}, code: 0, stdout: []string{"-l app=prober-foo"}},
 		// Refused before the lab starts a process: no lab, no node port.
-		{name: "bad selector with --lab", args: []string{"watch", "--lab", "-l", "app in foo"}, code: 1,
+		{name: "bad selector with --lab", args: []string{"watch", "--lab", "-l", "app in foo"}, code: 2,
 			stderr: []string{`invalid --selector "app in foo"`}, notStderr: []string{"start the lab"}},
 		{name: "watch takes no arguments", args: []string{"watch", "pods"}, code: 2, stderr: []string{"watch takes no arguments", "-l"}},
 		{name: "-f needs --lab", args: []string{"watch", "-f", "x.yaml"}, code: 2, stderr: []string{"only works with --lab"}},
@@ -51,7 +51,9 @@ func TestKubeCommandsUsage(t *testing.T) {
 		{name: "no -l on one pod", args: []string{"healthz", "-l", "app=foo", "pod-1"}, code: 2, stderr: []string{"does not apply"}},
 		{name: "no cluster points at the lab", args: []string{"healthz", "pod-1"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
 		{name: "watch without a cluster", args: []string{"watch"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
-		{name: "bad selector", args: []string{"watch", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
+		{name: "bad selector", args: []string{"watch", "-l", "app in foo"}, code: 2, stderr: []string{`invalid --selector "app in foo"`, "--help"}},
+		{name: "bad request timeout", args: []string{"watch", "--request-timeout", "abc"}, code: 2, stderr: []string{`invalid --request-timeout "abc"`, "--help"}},
+		{name: "bad request timeout on one pod", args: []string{"healthz", "--request-timeout", "abc", "pod-1"}, code: 2, stderr: []string{`invalid --request-timeout "abc"`}},
 	})
 }
 

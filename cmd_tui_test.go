@@ -27,7 +27,7 @@ current-context: x
 			stdout: []string{"--log-file", "--mouse", "--resolve-host", "--selector", "NO_COLOR", "c crash"}},
 		{name: "no arguments", args: []string{"tui", "pods"}, code: 2, stderr: []string{"tui takes no arguments"}},
 		{name: "no cluster points at the lab", args: []string{"tui"}, code: 1, stderr: []string{"no kubeconfig found", "proberctl lab"}},
-		{name: "bad selector", args: []string{"tui", "-l", "app in foo"}, code: 1, stderr: []string{`invalid --selector "app in foo"`}},
+		{name: "bad selector", args: []string{"tui", "-l", "app in foo"}, code: 2, stderr: []string{`invalid --selector "app in foo"`}},
 		{name: "no terminal points at watch", args: []string{"tui", "--kubeconfig", kc}, code: 2, stderr: []string{"needs a terminal", "proberctl watch"}},
 	})
 }

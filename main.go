@@ -187,10 +187,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := body(ctx, fs.Args())
 	var ue usageError
 	var ee exitError
+	// Other packages' usage errors (kube.UsageError: a bad -l or
+	// --request-timeout), told by a method so the serve-only build
+	// need not link them.
+	var pu interface{ IsUsage() bool }
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &ue):
+	case errors.As(err, &ue) || errors.As(err, &pu) && pu.IsUsage():
 		fmt.Fprintf(stderr, "proberctl %s: %v\n", c.Name, err)
 		fmt.Fprintf(stderr, "Run 'proberctl %s --help' for usage.\n", c.Name)
 		return 2

@@ -81,14 +81,12 @@ func AddConfigFlags(fs *pflag.FlagSet) *ConfigFlags {
 // else ~/.kube/config, else the in-cluster service account when run in a pod.
 func (f *ConfigFlags) Load() (ClusterConfig, error) {
 	var cc ClusterConfig
-	if f.Selector != "" {
-		if _, err := labels.Parse(f.Selector); err != nil {
-			return cc, fmt.Errorf("invalid --selector %q: %w (accepted: key=value, key!=value, key in (a,b), key, !key, comma-separated)", f.Selector, err)
-		}
+	if err := CheckSelector(f.Selector); err != nil {
+		return cc, err
 	}
 	timeout, err := parseRequestTimeout(f.RequestTimeout)
 	if err != nil {
-		return cc, err
+		return cc, UsageError{err}
 	}
 	if f.Kubeconfig != "" {
 		if _, err := os.Stat(f.Kubeconfig); err != nil {
@@ -267,6 +265,29 @@ func errNoKubeconfig(where string) error {
 	}
 	return fmt.Errorf("%w (looked in %s) and %s: "+
 		"pass --kubeconfig FILE or set KUBECONFIG=FILE[:FILE...], or run 'proberctl lab', which needs no cluster", ErrNoKubeconfig, where, why)
+}
+
+// UsageError is a flag given a value it does not accept: the command was
+// called wrong, so a command line exits 2 for it, as for its other usage
+// errors (package main tells it by IsUsage, without importing kube).
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// IsUsage marks the error as the caller's mistake in calling the command.
+func (UsageError) IsUsage() bool { return true }
+
+// CheckSelector refuses a -l/--selector the API server would refuse, as a
+// UsageError that says what is accepted; "" selects everything.
+func CheckSelector(sel string) error {
+	if sel == "" {
+		return nil
+	}
+	if _, err := labels.Parse(sel); err != nil {
+		return UsageError{fmt.Errorf("invalid --selector %q: %w (accepted: key=value, key!=value, key in (a,b), key, !key, comma-separated)", sel, err)}
+	}
+	return nil
 }
 
 // parseRequestTimeout accepts what kubectl's --request-timeout accepts: "0"
