@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -15,12 +16,17 @@ const actionTimeout = 60 * time.Second
 
 // run fires an action as a command, so Update never waits on the network.
 func (m *model) run(detail string, f func(ctx context.Context, a kube.Actions) kube.Result) tea.Cmd {
+	return m.runHint(detail, "", f)
+}
+
+// runHint is run with a hint shown under the result (outputEntry.hint).
+func (m *model) runHint(detail, hint string, f func(ctx context.Context, a kube.Actions) kube.Result) tea.Cmd {
 	m.output.pending++
 	ctx, actions := m.ctx, m.opts.Actions
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		return resultMsg{res: f(ctx, actions), detail: detail}
+		return resultMsg{res: f(ctx, actions), detail: detail, hint: hint}
 	}
 }
 
@@ -89,6 +95,89 @@ func (m *model) crash(r *podRow) tea.Cmd {
 	}
 	t := m.target(r)
 	return m.run("", func(ctx context.Context, a kube.Actions) kube.Result { return a.Crash(ctx, t) })
+}
+
+// logs shows the log of the selected pod's container (the one the detail
+// view shows, there) in the output pane. l picks the instance that answers
+// "why did it restart?": the previous one after a restart, as
+// `kubectl logs --previous` shows it; other (L) asks for the other one.
+func (m *model) logs(other bool) tea.Cmd {
+	r := m.pods.selected()
+	if m.focus == focusDetail {
+		r = m.state.pods[m.detail.key]
+		m.setFocus(m.back)
+	}
+	if r == nil {
+		return m.noPod("logs")
+	}
+	previous, hint := logChoice(r.pod, other)
+	// The log is read in the output pane: show it under the table.
+	if m.focus >= focusTimeline && m.focus <= focusRollout {
+		m.setFocus(focusOutput)
+	} else {
+		m.lower = focusOutput
+	}
+	t := m.target(r)
+	return m.runHint("", hint, func(ctx context.Context, a kube.Actions) kube.Result { return a.Logs(ctx, t, previous) })
+}
+
+// logChoice says which instance l shows (other: which L shows) and a hint
+// saying which one it is and how to see the other.
+//
+// The previous instance is the one to read when the container restarted
+// and is not itself stopped now: running again, or waiting in
+// CrashLoopBackOff, where the current instance has no log at all. A
+// container that stopped and has not been started again (terminated now)
+// shows its own log as the current one, as kubectl logs does.
+func logChoice(pod *corev1.Pod, other bool) (previous bool, hint string) {
+	name, _ := kube.LogContainer(pod)
+	var cs corev1.ContainerStatus
+	for _, s := range pod.Status.ContainerStatuses {
+		if s.Name == name {
+			cs = s
+		}
+	}
+	restarted := cs.RestartCount > 0 && cs.State.Terminated == nil
+	previous = restarted != other
+	otherKey := "L"
+	if other {
+		otherKey = "l"
+	}
+	times := plural(int(cs.RestartCount), "time")
+	switch {
+	case previous && restarted:
+		hint = fmt.Sprintf("the instance before the last restart (restarted %d %s); ", cs.RestartCount, times)
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			hint += fmt.Sprintf("it ended %s and its last lines say why", endText(t))
+		} else {
+			hint += "its last lines say why it restarted"
+		}
+		hint += "; " + otherKey + " shows the current one"
+	case previous:
+		hint = "the previous instance; it has not restarted, so there may be none; " + otherKey + " shows the current one"
+	case restarted && cs.State.Waiting != nil:
+		hint = fmt.Sprintf("the current instance, waiting (%s) after the last restart (restarted %d %s), so there may be none yet; %s shows the one before",
+			orDash(cs.State.Waiting.Reason), cs.RestartCount, times, otherKey)
+	case restarted:
+		hint = fmt.Sprintf("the current instance, started after the last restart (restarted %d %s); %s shows the one before", cs.RestartCount, times, otherKey)
+	case cs.State.Terminated != nil:
+		hint = "the current instance, which ended " + endText(cs.State.Terminated) + "; " + otherKey + " shows the one before"
+	default:
+		hint = "the current instance; it has not restarted"
+	}
+	return previous, hint
+}
+
+// endText is how a container instance ended: "Error, exit code 2, at 11:59:22".
+func endText(t *corev1.ContainerStateTerminated) string {
+	s := orDash(t.Reason) + fmt.Sprintf(", exit code %d", t.ExitCode)
+	if t.Signal != 0 {
+		s += fmt.Sprintf(", signal %d", t.Signal)
+	}
+	if !t.FinishedAt.IsZero() {
+		s += ", at " + t.FinishedAt.Local().Format("15:04:05")
+	}
+	return s
 }
 
 func (m *model) openDetail() tea.Cmd {

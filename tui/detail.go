@@ -43,7 +43,7 @@ func (d *detailPane) SetSize(w, h int) {
 
 func (d *detailPane) ShortHelp() []key.Binding {
 	k := d.keys
-	return []key.Binding{k.Back, k.Up, k.Down, k.Crash, k.Healthz, k.Info}
+	return []key.Binding{k.Back, k.Logs, k.Up, k.Down, k.Crash, k.Healthz, k.Info}
 }
 
 func (d *detailPane) open(podKey string) {
@@ -91,11 +91,13 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	}
 	for _, ctr := range pod.Spec.InitContainers {
 		l = append(l, "")
-		l = append(l, d.containerLines("init container", ctr, statuses["init:"+ctr.Name], clk)...)
+		l = append(l, d.containerLines("init container", ctr, statuses["init:"+ctr.Name], false, clk)...)
 	}
+	logName, _ := kube.LogContainer(pod)
+	previous, _ := logChoice(pod, false)
 	for _, ctr := range pod.Spec.Containers {
 		l = append(l, "")
-		l = append(l, d.containerLines("container", ctr, statuses[ctr.Name], clk)...)
+		l = append(l, d.containerLines("container", ctr, statuses[ctr.Name], previous && ctr.Name == logName, clk)...)
 	}
 	l = append(l, "", d.st.ColHeader.Render("conditions"))
 	for _, cond := range pod.Status.Conditions {
@@ -132,7 +134,9 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	d.scroll.setLines(l)
 }
 
-func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1.ContainerStatus, clk *agoClock) []string {
+// containerLines describes one container; logsPrevious: it is the one l
+// shows, and l shows its instance before a restart.
+func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1.ContainerStatus, logsPrevious bool, clk *agoClock) []string {
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	l = append(l, d.st.ColHeader.Render(fmt.Sprintf("%s %s", kind, ctr.Name))+fmt.Sprintf("  image %s", ctr.Image))
@@ -143,6 +147,10 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 	add("  ready %v   restarts %d   started %s", cs.Ready, cs.RestartCount, started)
 	add("  state:      %s", stateText(cs.State, clk))
 	add("  last state: %s", stateText(cs.LastTerminationState, clk))
+	if logsPrevious {
+		// Where a newcomer asks "why did it restart?", say where to look.
+		add("              l shows the log from before the restart: why it restarted")
+	}
 	for _, p := range []struct {
 		name  string
 		probe *corev1.Probe

@@ -156,3 +156,25 @@ func TestFlowClockMovesAge(t *testing.T) {
 	waitText(t, tm, " 11m ")
 	quit(t, tm)
 }
+
+// TestFlowWhyRestarted: a newcomer asks why a crash-looping pod restarted;
+// one key shows the log of the instance that died.
+func TestFlowWhyRestarted(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	tm.Type("l")
+	waitText(t, tm, "logs prober-foo-67b66bdbf7-hw78w → 200", "the instance before the last restart", "crashing on start")
+	hw := kube.Target{Namespace: "default", Pod: "prober-foo-67b66bdbf7-hw78w"}
+	if got := waitCalls(t, fa, 1); got[0] != (call{"logs", hw, "previous"}) {
+		t.Fatalf("logs call %v, want the previous instance of hw78w", got[0])
+	}
+	tm.Type("L")
+	waitText(t, tm, "the current instance, waiting (CrashLoopBackOff)")
+	if got := waitCalls(t, fa, 2); got[1] != (call{"logs", hw, "current"}) {
+		t.Fatalf("second logs call %v, want the current instance", got[1])
+	}
+	tm.Type("?")
+	waitText(t, tm, "logs (crashed one first)", "logs of the other instance")
+	quit(t, tm)
+}

@@ -124,6 +124,10 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.openDetail()
 	case key.Matches(msg, k.Crash):
 		return m.crashSelected()
+	case key.Matches(msg, k.Logs):
+		return m.logs(false)
+	case key.Matches(msg, k.LogsOther):
+		return m.logs(true)
 	case key.Matches(msg, k.Resolve):
 		return m.askResolve()
 	case key.Matches(msg, k.Healthz):

@@ -10,7 +10,7 @@ type keyMap struct {
 
 	Detail, Back, Mark, Filter, Sort, EventScope key.Binding
 
-	Crash, Resolve, Healthz, Info, Delete, Apply, Chaos key.Binding
+	Crash, Logs, LogsOther, Resolve, Healthz, Info, Delete, Apply, Chaos key.Binding
 
 	NextPane, PrevPane, Panes key.Binding
 
@@ -36,13 +36,17 @@ func newKeyMap() keyMap {
 		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort: name/age/restarts/status")),
 		EventScope: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "events: selected pod / all")),
 
-		Crash:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "crash pod (or marked)")),
-		Resolve: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resolve a host")),
-		Healthz: key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "GET /healthz")),
-		Info:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "GET /info")),
-		Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
-		Apply:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "apply manifest")),
-		Chaos:   key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "chaos on/off")),
+		Crash: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "crash pod (or marked)")),
+		// After a restart the log of the instance that died says why, so l
+		// shows that one first; L is for the other instance.
+		Logs:      key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs (crashed one first)")),
+		LogsOther: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "logs of the other instance")),
+		Resolve:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resolve a host")),
+		Healthz:   key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "GET /healthz")),
+		Info:      key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "GET /info")),
+		Delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete pod")),
+		Apply:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "apply manifest")),
+		Chaos:     key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "chaos on/off")),
 
 		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevPane: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
@@ -64,7 +68,7 @@ func (k keyMap) globalShort() []key.Binding {
 // FullHelp groups every binding into columns for the help screen.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Crash, k.Mark, k.Resolve, k.Healthz, k.Info, k.Delete, k.Apply, k.Chaos},
+		{k.Crash, k.Logs, k.LogsOther, k.Mark, k.Resolve, k.Healthz, k.Info, k.Delete, k.Apply, k.Chaos},
 		{k.Detail, k.Back, k.Filter, k.Sort, k.EventScope, k.Help, k.Quit},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextPane, k.PrevPane, k.Panes},

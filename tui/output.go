@@ -57,7 +57,7 @@ func (o *outputPane) SetSize(w, h int) {
 
 func (o *outputPane) ShortHelp() []key.Binding {
 	k := o.keys
-	return []key.Binding{k.Up, k.Down, k.Top, k.Crash, k.Healthz}
+	return []key.Binding{k.Up, k.Down, k.Top, k.Logs, k.Crash, k.Healthz}
 }
 
 func (o *outputPane) add(e outputEntry) {
@@ -192,7 +192,7 @@ func (o *outputPane) View() string {
 		title += fmt.Sprintf("  (%d running)", o.pending)
 	}
 	if len(o.entries) == 0 && len(o.scroll.lines) == 0 {
-		o.scroll.lines = []string{"  nothing fired yet: c crash, r resolve, h healthz, i info, d delete, a apply"}
+		o.scroll.lines = []string{"  nothing fired yet: c crash, l logs, r resolve, h healthz, i info, d delete, a apply"}
 	}
 	return o.scroll.titled(title)
 }

@@ -488,7 +488,7 @@ func (p *podsPane) ShortHelp() []key.Binding {
 	if p.filtering {
 		return []key.Binding{k.Confirm, k.Cancel}
 	}
-	return []key.Binding{k.Detail, k.Crash, k.Mark, k.Resolve, k.Healthz, k.Delete, k.Apply, k.Chaos, k.Filter, k.Sort}
+	return []key.Binding{k.Detail, k.Crash, k.Logs, k.Mark, k.Resolve, k.Healthz, k.Delete, k.Apply, k.Chaos, k.Filter, k.Sort}
 }
 
 // title is the pane's first line: counts, sort, filter.

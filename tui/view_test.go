@@ -106,6 +106,7 @@ func TestGolden(t *testing.T) {
 		{"events", nil},
 		{"timeline", []string{"2"}},
 		{"output", []string{"h", "4"}},
+		{"logs", []string{"down", "down", "l"}},
 		{"rollout", []string{"5"}},
 		{"detail", []string{"down", "down", "enter"}},
 		{"help", []string{"?"}},
