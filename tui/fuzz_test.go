@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzScreenText feeds text from outside (a pod name, an event message, a
-// response body, an error, a typed filter) into the screen: nothing may
+// response body, a log, an error, a typed filter) into the screen: nothing may
 // panic and every line must stay exactly the terminal's width.
 func FuzzScreenText(f *testing.F) {
 	f.Add("prober-foo-67b66bdbf7-4bxjb", "Liveness probe failed: HTTP probe failed with statuscode: 500", "{ \"status\": \"ok\" }\n", "dial tcp: refused", "4bx")
@@ -29,6 +29,8 @@ func FuzzScreenText(f *testing.F) {
 				r.Err = errors.New(errText)
 			}
 			m.Update(resultMsg{res: r})
+			// A log is wrapped and tailed, not previewed: its own path.
+			m.Update(resultMsg{res: kube.Result{Action: "logs", Target: r.Target, Code: 200, Body: body + "\n" + msg, Note: errText}, hint: msg})
 			m.Update(filterChangedMsg{})
 			for _, k := range []string{"3", "e", "4", "2", "5"} {
 				press(t, m, k)
