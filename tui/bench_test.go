@@ -127,3 +127,25 @@ func residentMB() (float64, bool) {
 	}
 	return 0, false
 }
+
+// BenchmarkLogResult is a 200-line log landing in an output pane already
+// full of them (maxResults): each entry is wrapped once, when it arrives,
+// so a new result costs the new log's lines, not every kept one's.
+func BenchmarkLogResult(b *testing.B) {
+	m, _ := newTestModel(b, 120, 40, seedBatch())
+	var body strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&body, "time=2026-11-24T12:00:%02dZ level=INFO msg=\"request served\" path=/healthz status=200 n=%d\n", i%60, i)
+	}
+	res := resultMsg{res: kube.Result{Action: "logs", Target: kube.Target{Namespace: "default", Pod: "p"}, Code: 200, Body: body.String()}}
+	for range maxResults {
+		m.Update(res)
+	}
+	press(b, m, "4")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		m.Update(res)
+		m.View()
+	}
+}
