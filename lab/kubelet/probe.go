@@ -294,3 +294,50 @@ func (p *prober) tcpProbe(m portMapper, host string, port int, timeout time.Dura
 	conn.Close()
 	return outcomeSuccess, "", nil
 }
+
+// warnUnservedPort emits, once per container instance, a Warning event when
+// the probe names a port on the pod's IP that the probe server does not
+// listen on: every such probe is refused, and the kubelet's own events
+// ("connection refused") do not say why. The lab knows why (the server
+// listens on its PORT env only, see ListenPort), so it says so, worded as
+// the kubelet words probe warnings ("Readiness probe warning: ...",
+// pkg/kubelet/prober/prober.go).
+func (w *probeWorker) warnUnservedPort(host, portStr string) {
+	if w.portWarned == w.containerID {
+		return
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return
+	}
+	if hp, ok := w.pw.mapPort(host, port); !ok || hp != notListening {
+		return // another host, or a port some container of the pod serves
+	}
+	w.portWarned = w.containerID
+	w.pw.containerEvent(w.container.Name, corev1.EventTypeWarning, reasonProbeWarning, unservedPortMessage(w.typ, port, &w.container))
+}
+
+// unservedPortMessage says that port is not the one the probe server in c
+// listens on, and the two ways to fix it.
+func unservedPortMessage(typ probeType, port int, c *corev1.Container) string {
+	listen := ListenPort(c)
+	set := fmt.Sprintf("PORT=%d", listen)
+	if !hasLiteralPort(c) {
+		set = fmt.Sprintf("PORT unset: %d, the image's default", listen)
+	}
+	return fmt.Sprintf("%s probe warning: port %d is not the port the probe server listens on (%s), so every probe is refused; "+
+		"set env PORT to \"%d\" in container %s, or point the probe at port %d", typ, port, set, port, c.Name, listen)
+}
+
+// hasLiteralPort reports whether c's env gives PORT the value ListenPort
+// uses (its last PORT entry, a literal port number).
+func hasLiteralPort(c *corev1.Container) bool {
+	literal := false
+	for _, e := range c.Env {
+		if e.Name == "PORT" {
+			n, err := strconv.Atoi(e.Value)
+			literal = e.ValueFrom == nil && err == nil && n > 0 && n <= 65535
+		}
+	}
+	return literal
+}

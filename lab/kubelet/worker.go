@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +36,7 @@ type probeWorker struct {
 	resultRun   int
 	onHold      bool
 	warned      bool   // unsupported handler reported once
+	portWarned  string // container ID told its probe's port is not served (probe.go)
 	cause       string // what ran the current probe, for traces
 }
 
@@ -247,6 +249,7 @@ func (w *probeWorker) runProbe(podIP string) (probeOutcome, string, error) {
 		if err != nil {
 			return outcomeUnknown, "", err
 		}
+		w.warnUnservedPort(req.URL.Hostname(), req.URL.Port())
 		return p.httpProbe(w.pw, req, timeout)
 	case w.spec.TCPSocket != nil:
 		port, err := resolvePort(w.spec.TCPSocket.Port, &w.container)
@@ -257,6 +260,7 @@ func (w *probeWorker) runProbe(podIP string) (probeOutcome, string, error) {
 		if host == "" {
 			host = podIP
 		}
+		w.warnUnservedPort(host, strconv.Itoa(port))
 		return p.tcpProbe(w.pw, host, port, timeout)
 	case w.spec.Exec != nil, w.spec.GRPC != nil:
 		// The lab's containers are all the probe server: there is
