@@ -183,8 +183,17 @@ func (p *promptPane) ShortHelp() []key.Binding {
 			key.NewBinding(key.WithKeys("n"), key.WithHelp("any other key", "cancel")),
 		}
 	}
+	if p.prefilled {
+		return []key.Binding{p.keys.Confirm, p.keys.Cancel, prefillType, prefillEdit}
+	}
 	return []key.Binding{p.keys.Confirm, p.keys.Cancel}
 }
+
+// Help for a prefilled prompt: what typing and the arrows do to it.
+var (
+	prefillType = key.NewBinding(key.WithKeys("x"), key.WithHelp("type", "replace"))
+	prefillEdit = key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "edit"))
+)
 
 // View is one line: the question, the input, and the refusal if any.
 func (p *promptPane) View() string {
@@ -193,9 +202,9 @@ func (p *promptPane) View() string {
 	}
 	line := p.st.Prompt.Render(p.label+": ") + p.input.View()
 	if p.prefilled {
-		// Shown selected, as a suggestion that typing replaces.
-		line = p.st.Prompt.Render(p.label+": ") + p.st.Selected.Render(sanitize(p.input.Value())) +
-			p.st.Dim.Render("  (type to replace, ← to edit, enter to keep)")
+		// Shown selected, as a suggestion that typing replaces; the help
+		// line under it says so.
+		line = p.st.Prompt.Render(p.label+": ") + p.st.Selected.Render(sanitize(p.input.Value()))
 	}
 	if p.err != "" {
 		line = p.st.Prompt.Render(p.label+": ") + p.input.Value() + "  " + p.st.Error.Render(p.err)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -68,11 +69,14 @@ func TestPromptPrefillReplacedByTyping(t *testing.T) {
 func TestPromptChaosPrefill(t *testing.T) {
 	m, _ := newTestModel(t, 120, 30, seedBatch())
 	press(t, m, "C")
-	mustContain(t, screen(t, m), "every: 10s  (type to replace, ← to edit, enter to keep)")
+	mustContain(t, screen(t, m), "every: 10s", "enter ok • esc cancel • type replace • ←/→ edit")
 	press(t, m, "3")
 	// The hint goes once the suggestion is replaced.
 	s := screen(t, m)
 	mustContain(t, s, "every: 3")
+	if strings.Contains(s, "type replace") {
+		t.Errorf("the help still says typing replaces:\n%s", s)
+	}
 	if m.prompt.input.Value() != "3" {
 		t.Fatalf("typing 3 over the suggested 10s gave %q, want 3", m.prompt.input.Value())
 	}
