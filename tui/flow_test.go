@@ -178,3 +178,23 @@ func TestFlowWhyRestarted(t *testing.T) {
 	waitText(t, tm, "logs (crashed one first)", "logs of the other instance")
 	quit(t, tm)
 }
+
+// TestFlowApplyAfterFailure: the review's case: after a failed apply the
+// prompt offers the old path, and typing the right one replaces it.
+func TestFlowApplyAfterFailure(t *testing.T) {
+	tm, fa := startFlow(t)
+	tm.Type("a")
+	waitText(t, tm, "apply manifest (file or directory):")
+	tm.Type("missing.yaml")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitText(t, tm, "apply → FAILED")
+	tm.Type("a")
+	waitText(t, tm, "type replace")
+	tm.Type("demo/foo-1.0.2.yaml")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	got := waitCalls(t, fa, 2)
+	if want := (call{"apply", kube.Target{}, "demo/foo-1.0.2.yaml"}); got[1] != want {
+		t.Fatalf("second apply %v, want %v", got[1], want)
+	}
+	quit(t, tm)
+}
