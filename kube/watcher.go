@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -37,9 +38,12 @@ const maxQueue = 8192
 type WatchOptions struct {
 	// Namespace to watch; "" means all namespaces.
 	Namespace string
-	// LabelSelector filters pods (kubectl's -l). Replica sets, deployments,
-	// services and endpoint slices are not filtered: a rollout's objects do
-	// not necessarily carry the pods' labels.
+	// LabelSelector filters pods (kubectl's -l), and events to those about
+	// what the view shows: the pods that match, and the replica sets and
+	// deployments whose pod template matches or that own a pod in view.
+	// Replica sets, deployments, services and endpoint slices themselves
+	// are not filtered: a rollout's objects do not necessarily carry the
+	// pods' labels, and the rollout view shows them all.
 	LabelSelector string
 	// Window is the batching window; 0 means DefaultWindow, negative means
 	// no waiting (each Next returns what is pending at once).
@@ -72,7 +76,25 @@ type Watcher struct {
 	conn     Conn  // last state computed
 	pending  *Conn // state changed since the last batch
 	podStore cache.Store
+	rsStore  cache.Store
+	depStore cache.Store
+	// held are events, with a selector, about a replica set or deployment
+	// not seen yet: whether the view shows it is known once it arrives
+	// (its informer and the events' are separate watches). Bounded by
+	// maxHeld; keyed by kind and namespace/name.
+	held      map[ownerKey][]*corev1.Event
+	heldCount int
 }
+
+// ownerKey names the object an event is about.
+type ownerKey struct {
+	kind string // "ReplicaSet" or "Deployment"
+	key  string // namespace/name
+}
+
+// maxHeld bounds the events held for owners not seen yet: events about a
+// replica set deleted before the watch began would otherwise wait forever.
+const maxHeld = 1024
 
 type deltaKey struct {
 	kind Kind
@@ -101,6 +123,7 @@ func NewWatcher(client kubernetes.Interface, opts WatchOptions) *Watcher {
 		signal: make(chan struct{}, 1),
 		at:     make(map[deltaKey]int),
 		health: make(map[Kind]*kindHealth),
+		held:   make(map[ownerKey][]*corev1.Event),
 		conn:   Conn{State: Connecting, Since: opts.Now()},
 	}
 }
@@ -180,7 +203,11 @@ func (w *Watcher) Start(ctx context.Context) error {
 	// watch error handler, so the calls themselves are where we learn that
 	// the API server went away and that it came back.
 	var synced []cache.InformerSynced
-	var podSynced cache.InformerSynced // specs lists pods before events
+	// With a selector, events are judged against the pods, replica sets
+	// and deployments in the caches, so those must be full before the
+	// first event is: the events' informer starts once they have synced.
+	var before []cache.InformerSynced
+	var events cache.SharedIndexInformer
 	for _, s := range specs {
 		lw := &trackedLW{w: w, kind: s.kind, tweak: s.tweak, list: s.list, watch: s.watch}
 		inf := cache.NewSharedIndexInformerWithOptions(lw, s.obj, cache.SharedIndexInformerOptions{})
@@ -197,25 +224,35 @@ func (w *Watcher) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s informer: %w", s.kind, err)
 		}
-		if kind == KindPod {
-			w.mu.Lock()
+		w.mu.Lock()
+		switch kind {
+		case KindPod:
 			w.podStore = inf.GetStore()
-			w.mu.Unlock()
-			podSynced = reg.HasSynced
+		case KindReplicaSet:
+			w.rsStore = inf.GetStore()
+		case KindDeployment:
+			w.depStore = inf.GetStore()
 		}
-		synced = append(synced, w.settled(kind, reg.HasSynced))
-		if kind == KindEvent && w.opts.LabelSelector != "" {
-			// With a selector, pod events are kept only for pods in the
-			// pod cache, so that cache must be full before the first event
-			// is judged: start listing events once pods have synced.
-			go func() {
-				if cache.WaitForCacheSync(ctx.Done(), podSynced) {
-					inf.RunWithContext(ctx)
-				}
-			}()
-			continue
+		w.mu.Unlock()
+		settled := w.settled(kind, reg.HasSynced)
+		synced = append(synced, settled)
+		switch kind {
+		case KindPod, KindReplicaSet, KindDeployment:
+			before = append(before, settled)
+		case KindEvent:
+			if w.opts.LabelSelector != "" {
+				events = inf
+				continue
+			}
 		}
 		go inf.RunWithContext(ctx)
+	}
+	if events != nil {
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), before...) {
+				events.RunWithContext(ctx)
+			}
+		}()
 	}
 	go func() {
 		// The handler registrations' HasSynced turn true only after every
@@ -371,6 +408,12 @@ func (w *Watcher) upsert(kind Kind, obj any) {
 		}
 	}
 	w.push(Delta{Kind: kind, Type: Upsert, Key: key, Obj: obj})
+	switch kind {
+	case KindReplicaSet:
+		w.release(ownerKey{"ReplicaSet", key})
+	case KindDeployment:
+		w.release(ownerKey{"Deployment", key})
+	}
 }
 
 func (w *Watcher) deleted(kind Kind, obj any) {
@@ -392,24 +435,150 @@ func (w *Watcher) deleted(kind Kind, obj any) {
 }
 
 // showEvent keeps the events the dashboard shows: those about pods, replica
-// sets and deployments, and with a label selector only those about pods in
-// view. (A pod's events follow its creation, so its add has normally been
-// seen; the initial list of events waits for the pods' sync.)
+// sets and deployments, and with a label selector only those about what
+// is in view: pods in the pod cache, and replica sets and deployments
+// inView. (A pod's events follow its creation, so its add has normally been
+// seen; the initial list of events waits for the caches' sync.) An event
+// about a replica set or deployment not seen yet is held until it is.
 func (w *Watcher) showEvent(e *corev1.Event) bool {
-	if !eventKinds[e.InvolvedObject.Kind] {
+	kind := e.InvolvedObject.Kind
+	if !eventKinds[kind] {
 		return false
 	}
-	if e.InvolvedObject.Kind != "Pod" || w.opts.LabelSelector == "" {
+	if w.opts.LabelSelector == "" {
 		return true
 	}
+	key := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
 	w.mu.Lock()
-	store := w.podStore
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	if kind == "Pod" {
+		if w.podStore == nil {
+			return true
+		}
+		_, exists, err := w.podStore.GetByKey(key)
+		return err != nil || exists
+	}
+	// Looked up and held under w.mu, which release takes after the owner
+	// is in its cache: an event is either seen with its owner or released
+	// with it, never left behind.
+	shown, known := w.ownerInViewLocked(kind, key)
+	if !known {
+		w.holdLocked(ownerKey{kind, key}, e)
+	}
+	return shown
+}
+
+// ownerInViewLocked says whether the replica set or deployment kind
+// key is shown for the pods in view, and whether it is known at all.
+func (w *Watcher) ownerInViewLocked(kind, key string) (shown, known bool) {
+	var store cache.Store
+	if kind == "ReplicaSet" {
+		store = w.rsStore
+	} else {
+		store = w.depStore
+	}
 	if store == nil {
+		return true, true
+	}
+	obj, exists, err := store.GetByKey(key)
+	if err != nil {
+		return true, true
+	}
+	if !exists {
+		return false, false
+	}
+	switch o := obj.(type) {
+	case *appsv1.ReplicaSet:
+		return w.rsInViewLocked(o), true
+	case *appsv1.Deployment:
+		return w.deploymentInViewLocked(o), true
+	}
+	return false, true
+}
+
+// rsInViewLocked: a replica set is shown for the view when the pods it
+// makes match the selector, or when it owns a pod in view (one relabelled
+// or adopted).
+func (w *Watcher) rsInViewLocked(rs *appsv1.ReplicaSet) bool {
+	if w.selector.Matches(labels.Set(rs.Spec.Template.Labels)) {
 		return true
 	}
-	_, exists, err := store.GetByKey(e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name)
-	return err != nil || exists
+	if w.podStore == nil {
+		return false
+	}
+	for _, obj := range w.podStore.List() {
+		if p, ok := obj.(*corev1.Pod); ok && p.Namespace == rs.Namespace && ownedBy(p.OwnerReferences, rs.UID) {
+			return true
+		}
+	}
+	return false
+}
+
+// deploymentInViewLocked: a deployment is shown when its pod template
+// matches the selector, or when it owns a replica set that is shown (an
+// older revision's pods may match where the current template does not).
+func (w *Watcher) deploymentInViewLocked(d *appsv1.Deployment) bool {
+	if w.selector.Matches(labels.Set(d.Spec.Template.Labels)) {
+		return true
+	}
+	if w.rsStore == nil {
+		return false
+	}
+	for _, obj := range w.rsStore.List() {
+		if rs, ok := obj.(*appsv1.ReplicaSet); ok && rs.Namespace == d.Namespace &&
+			ownedBy(rs.OwnerReferences, d.UID) && w.rsInViewLocked(rs) {
+			return true
+		}
+	}
+	return false
+}
+
+func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {
+	for _, r := range refs {
+		if r.UID == uid && uid != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// holdLocked keeps e until its owner arrives; when full, the events of
+// some owners (whichever the map yields first) are given up on.
+func (w *Watcher) holdLocked(k ownerKey, e *corev1.Event) {
+	if w.heldCount >= maxHeld {
+		for old, es := range w.held {
+			w.heldCount -= len(es)
+			delete(w.held, old)
+			if w.heldCount < maxHeld {
+				break
+			}
+		}
+	}
+	w.held[k] = append(w.held[k], e)
+	w.heldCount++
+}
+
+// release hands out the events held for k, now in the cache, that the view
+// shows.
+func (w *Watcher) release(k ownerKey) {
+	w.mu.Lock()
+	es := w.held[k]
+	if len(es) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	delete(w.held, k)
+	w.heldCount -= len(es)
+	shown, _ := w.ownerInViewLocked(k.kind, k.key)
+	w.mu.Unlock()
+	if !shown {
+		return
+	}
+	for _, e := range es {
+		if key, err := cache.MetaNamespaceKeyFunc(e); err == nil {
+			w.push(Delta{Kind: KindEvent, Type: Upsert, Key: key, Obj: e})
+		}
+	}
 }
 
 // stripManagedFields drops metadata.managedFields before objects enter the

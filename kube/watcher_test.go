@@ -92,8 +92,8 @@ func TestWatcherSeesEverythingAndSyncs(t *testing.T) {
 		event("demo", "e-pod-bar", "Pod", "bar-1"),
 		event("demo", "e-rs", "ReplicaSet", "foo-abc"),
 		event("demo", "e-node", "Node", "node-1"),
-		&appsv1.ReplicaSet{ObjectMeta: objMeta("demo", "foo-abc", nil)},
-		&appsv1.Deployment{ObjectMeta: objMeta("demo", "foo", nil)},
+		&appsv1.ReplicaSet{ObjectMeta: objMeta("demo", "foo-abc", nil), Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: foo}}}},
+		&appsv1.Deployment{ObjectMeta: objMeta("demo", "foo", nil), Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: foo}}}},
 		&corev1.Service{ObjectMeta: objMeta("demo", "foo", nil)},
 		&discoveryv1.EndpointSlice{ObjectMeta: objMeta("demo", "foo-xyz", nil)},
 	)
