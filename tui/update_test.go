@@ -466,7 +466,7 @@ func TestEverySizeFits(t *testing.T) {
 	for _, w := range []int{40, 60, 80, 81, 100, 120, 160, 200} {
 		for _, h := range []int{10, 24, 48} {
 			m, _ := newTestModel(t, w, h, b)
-			for _, k := range []string{"2", "3", "4", "5", "h", "1", "enter", "esc", "?", "?", "/", "a"} {
+			for _, k := range []string{"2", "3", "4", "5", "h", "l", "1", "enter", "esc", "?", "?", "/", "a"} {
 				press(t, m, k)
 				screen(t, m)
 			}
