@@ -10,6 +10,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
+
+	"github.com/proberctl/proberctl/internal/termtest"
 )
 
 // vtTerm is a terminal for the display to draw on: a VT emulator, and a
@@ -54,22 +56,7 @@ func (v *vtTerm) counts() (writes, bytes int) {
 func (v *vtTerm) lines() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	out := make([]string, v.emu.Height())
-	for y := range out {
-		var b strings.Builder
-		for x := 0; x < v.emu.Width(); x++ {
-			c := v.emu.CellAt(x, y)
-			switch {
-			case c == nil || c.Content == "" && c.Width == 0:
-			case c.Content == "":
-				b.WriteByte(' ')
-			default:
-				b.WriteString(c.Content)
-			}
-		}
-		out[y] = b.String()
-	}
-	return out
+	return termtest.Lines(v.emu)
 }
 
 // want is what a frame must look like on a w x h terminal: its plain text,
