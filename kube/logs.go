@@ -28,7 +28,7 @@ const maxLogRead = 4 << 20
 
 // LogContainer picks the container Logs shows, as kubectl logs does without
 // -c: the only one, else the one the default-container annotation names,
-// else the first. why says how it was picked when the pod has several
+// else the first (also when the annotation names no container of the pod). why says how it was picked when the pod has several
 // ("" for a pod with one container).
 func LogContainer(pod *corev1.Pod) (name, why string) {
 	cs := pod.Spec.Containers
@@ -49,7 +49,10 @@ func LogContainer(pod *corev1.Pod) (name, why string) {
 				return n, "named by " + DefaultContainerAnnotation + ", of " + all
 			}
 		}
-		// kubectl warns and falls back to the first container.
+		// kubectl logs refuses here ("container c is not valid for pod
+		// p out of: a, b", k8s.io/kubectl/pkg/cmd/util/podcmd
+		// FindOrDefaultContainerByName); a dashboard key has no -c to
+		// retry with, so show the first and say why in the note.
 		return names[0], fmt.Sprintf("first of %s; %s names %q, which the pod does not have", all, DefaultContainerAnnotation, want)
 	}
 	return names[0], "first of " + all
