@@ -2,6 +2,9 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/proberctl/proberctl/kube"
 )
 
 // writeFiles writes name -> content into a new directory and returns it.
@@ -29,6 +34,7 @@ const webPod = `apiVersion: v1
 kind: Pod
 metadata:
   name: web
+  labels: {app: web}
 spec:
   serviceAccountName: web
   containers:
@@ -228,5 +234,65 @@ func TestApplyNamesUnwatchedNamespace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With each pod's server bound to its own IP, what reaches pods still
+// does: probes (the pod gets ready), the Service proxy (the pod resolves
+// its own Service through it) and the actions (/info, /healthz), all on
+// the pod IP; /info shows the bound address.
+func TestLabReachesPodsOnTheirIP(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"web.yaml": webPod + `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+`})
+	l := startLab(t, dir)
+	var pod *corev1.Pod
+	waitFor(t, 30*time.Second, "pod web ready", func() (bool, string) {
+		p, err := l.Client().CoreV1().Pods(Namespace).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		pod = p
+		return ready(p), describe([]corev1.Pod{*p})
+	})
+	ip := pod.Status.PodIP
+	if ip == "" {
+		t.Fatal("no pod IP")
+	}
+	a := l.Actions()
+	target := kube.Target{Namespace: Namespace, Pod: "web"}
+	info := a.Info(context.Background(), target)
+	if info.Err != nil || info.Code != 200 {
+		t.Fatalf("info: %d %v", info.Code, info.Err)
+	}
+	var body struct {
+		Listen string            `json:"listen"`
+		Knobs  map[string]string `json:"knobs"`
+	}
+	if err := json.Unmarshal([]byte(info.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	host, _, err := net.SplitHostPort(body.Listen)
+	if err != nil || host != ip || body.Knobs["BIND_ADDRESS"] != ip {
+		t.Errorf("/info listen %q, BIND_ADDRESS %q; want the pod IP %s", body.Listen, body.Knobs["BIND_ADDRESS"], ip)
+	}
+	if r := a.Healthz(context.Background(), target); r.Err != nil || r.Code != 200 {
+		t.Errorf("healthz: %d %v", r.Code, r.Err)
+	}
+	// The pod fetches its own Service: through the proxy, back to the pod IP.
+	var r kube.Result
+	waitFor(t, 30*time.Second, "resolve through the Service", func() (bool, string) {
+		r = a.Resolve(context.Background(), target, "web/info")
+		return r.Err == nil && r.Code == 200 && strings.Contains(r.Body, `"listen": "`+body.Listen+`"`), fmt.Sprintf("%d %v %s", r.Code, r.Err, r.Body)
+	})
+	if !strings.Contains(r.Note, "the lab has no cluster DNS: service web") {
+		t.Errorf("resolve note %q", r.Note)
 	}
 }
