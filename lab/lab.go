@@ -64,7 +64,7 @@ type Options struct {
 type Lab struct {
 	opts    Options
 	objs    []manifest.Object
-	notices []string // what reading the manifests left out, see Notices
+	notices []string // what reading the manifests said, see Notices
 	store   *store.Store
 	kubelet *kubelet.Kubelet
 	ctrl    *controller.Manager
@@ -139,8 +139,7 @@ func load(files []string) (manifest.Manifests, []string, error) {
 func readManifests(paths []string) (m manifest.Manifests, builtin []string, err error) {
 	fsys := diskOrDemo{}
 	for _, p := range paths {
-		_, err := os.Stat(p)
-		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat(p); statErr == nil || !errors.Is(statErr, fs.ErrNotExist) {
 			continue // read from disk; other errors are reported by the read
 		}
 		wd, _ := os.Getwd()
@@ -177,12 +176,12 @@ func (d diskOrDemo) Open(name string) (fs.File, error) {
 func (l *Lab) Notices() []string { return append([]string(nil), l.notices...) }
 
 // Start runs the API, the controllers, the Service proxy and the node
-// agent, then applies the manifests. Its errors, like New's, carry no
-// "lab:" prefix: the caller says what it was doing ("start the lab: apply
-// the manifests: web.yaml: create deployment.apps/web: ..."). It returns once they are applied and
+// agent, then applies the manifests. It returns once they are applied and
 // the Services' ports are open; the lab then runs until Stop or until ctx
 // ends. A node port that cannot be opened is an error: the lab stops and
-// says which port.
+// says which port. Its errors, like New's, carry no "lab:" prefix: the
+// caller says what it was doing ("start the lab: apply the manifests:
+// web.yaml: create deployment.apps/web: ...").
 func (l *Lab) Start(ctx context.Context) error {
 	l.mu.Lock()
 	if l.started {
