@@ -85,6 +85,11 @@ Examples:
 						return fmt.Errorf("start the lab: %w", err)
 					}
 					defer lb.Stop()
+					// Notices go to stderr: stdout is the rows and events a
+					// script reads.
+					for _, n := range lb.Notices() {
+						fmt.Fprintln(os.Stderr, "lab:", n)
+					}
 					client = lb.Client()
 					// Without -n, the namespace the manifests use, as
 					// kubectl uses the context's: the demo then prints

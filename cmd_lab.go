@@ -132,6 +132,7 @@ func runLab(ctx context.Context, files []string, logFile string, mouse bool) err
 		DefaultResolveHost: resolveHost,
 		LogFile:            logFile,
 		Mouse:              mouse,
+		Notices:            l.Notices(),
 	})
 	l.Stop()
 	fmt.Fprintf(os.Stderr, "lab stopped; its log is %s\n", logFile)

@@ -6,9 +6,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/proberctl/proberctl/internal/testbin"
 )
 
 func TestLabCommandUsage(t *testing.T) {
@@ -96,5 +99,25 @@ func TestRunLabInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(logFile); err != nil {
 		t.Errorf("log file: %v", err)
+	}
+}
+
+// TestWatchLabSaysWhatItSkipped: the lab's notices (a kind it does not
+// run, skipped) reach the user of watch --lab on stderr, and stdout stays
+// the lines a script reads.
+func TestWatchLabSaysWhatItSkipped(t *testing.T) {
+	bin := testbin.Build(t, testbin.Options{})
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, "watch", "--lab", "-f", "testdata/lab-with-configmap.yaml", "--for", "1s")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("watch --lab: %v\nstderr: %s", err, errb.String())
+	}
+	want := `lab: skipped ConfigMap "settings" (v1) in testdata/lab-with-configmap.yaml: the lab does not run this kind`
+	if !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+	}
+	if strings.Contains(out.String(), "skipped") {
+		t.Errorf("the notice went to stdout:\n%s", out.String())
 	}
 }

@@ -137,6 +137,12 @@ func newModel(ctx context.Context, opts Options, color bool, log *slog.Logger) *
 	m.detail = newDetailPane(&m.st, &m.keys)
 	m.prompt = newPromptPane(&m.st, &m.keys)
 	m.rollout.rebuild(m.state)
+	for _, n := range opts.Notices {
+		m.notify("%s", n)
+	}
+	if len(opts.Notices) > 0 {
+		m.lower = focusOutput
+	}
 	return m
 }
 

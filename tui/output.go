@@ -94,32 +94,35 @@ func (o *outputPane) relayout() {
 // (errors, notes and bodies alike: they are the explanation), the hint, the
 // error, the note and the body.
 func (o *outputPane) format(e *outputEntry, w int) []string {
-	lines := []string{o.summary(*e, false)}
-	indent := func(ls []string) {
-		for _, l := range ls {
-			lines = append(lines, "    "+l)
+	indent := func(ls []string) []string {
+		for i, l := range ls {
+			ls[i] = "    " + l
 		}
+		return ls
 	}
 	if e.notice != "" {
-		return lines
+		// A notice can be long (a skipped manifest names kind, name and
+		// file): it wraps.
+		return wrapLines(o.summary(*e, false), w, 6)
 	}
+	lines := []string{o.summary(*e, false)}
 	if e.hint != "" {
-		indent(wrapLines(e.hint, w, 3))
+		lines = append(lines, indent(wrapLines(e.hint, w, 3))...)
 	}
 	if e.res.Err != nil {
-		indent(wrapLines(e.res.Err.Error(), w, 12))
+		lines = append(lines, indent(wrapLines(e.res.Err.Error(), w, 12))...)
 	}
 	if e.res.Note != "" {
-		indent(wrapLines(e.res.Note, w, 3))
+		lines = append(lines, indent(wrapLines(e.res.Note, w, 3))...)
 	}
 	if e.res.Action == "logs" {
 		body := tailLines(e.res.Body, w, logLines)
 		if len(body) == 0 && e.res.Err == nil {
 			body = []string{"(the container wrote nothing)"}
 		}
-		indent(body)
+		lines = append(lines, indent(body)...)
 	} else {
-		indent(bodyLines(e.res.Body, w, bodyPreview))
+		lines = append(lines, indent(bodyLines(e.res.Body, w, bodyPreview))...)
 	}
 	return lines
 }

@@ -44,6 +44,12 @@ type Options struct {
 	// text selection keeps working.
 	Mouse bool
 
+	// Notices are what the caller has to say before the first screen (the
+	// lab's "read the copy built into proberctl", "skipped ConfigMap ...").
+	// They open the output pane, where the user looks, rather than go to
+	// stderr under the alternate screen.
+	Notices []string
+
 	// Now is the clock; nil means time.Now. Tests inject a fixed clock so
 	// the AGE column and the timeline are stable.
 	Now func() time.Time
