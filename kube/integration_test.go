@@ -5,7 +5,6 @@ package kube
 // `make test` sets it.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -777,63 +776,93 @@ func TestWatchCommand(t *testing.T) {
 	defer cancel()
 	kubeconfig := kubeconfigFor(t, env.Config, ns)
 
-	cmd := exec.CommandContext(ctx, bin, "watch", "--kubeconfig", kubeconfig, "-o", "json", "--for", "50s")
-	stdout, err := cmd.StdoutPipe()
+	w := startWatchJSON(ctx, t, bin, "--kubeconfig", kubeconfig)
+	w.waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })
+	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"version": "2.0"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "proberctl:test"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitLine("the pending pod", func(m map[string]any) bool {
+		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Pending" && m["ready"] == "0/1" && m["version"] == "2.0"
+	})
+	setStatus(ctx, t, env.Client, ns, "web-1", kubeletStatus("10.1.0.9", true, 0,
+		corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}, nil))
+	w.waitLine("the running pod", func(m map[string]any) bool {
+		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Running" && m["ready"] == "1/1" && m["ip"] == "10.1.0.9"
+	})
+	if err := w.interrupt(); err != nil {
+		t.Errorf("watch after an interrupt: %v, want exit 0; stderr:\n%s", err, w.stderr.String())
+	}
+}
+
+// watchJSON is a running "proberctl watch -o json": its lines decoded one
+// object at a time, and its stderr for failure messages.
+type watchJSON struct {
+	t      *testing.T
+	ctx    context.Context
+	cmd    *exec.Cmd
+	lines  chan map[string]any
+	stderr *syncbuf.Buffer
+	// onLine, when set, sees every line waitLine reads, matching or not.
+	onLine func(map[string]any)
+}
+
+// startWatchJSON starts "proberctl watch -o json --for 50s" with args; ctx
+// bounds it.
+func startWatchJSON(ctx context.Context, t *testing.T, bin string, args ...string) *watchJSON {
+	t.Helper()
+	w := &watchJSON{t: t, ctx: ctx, lines: make(chan map[string]any), stderr: &syncbuf.Buffer{}}
+	w.cmd = exec.CommandContext(ctx, bin, append([]string{"watch", "-o", "json", "--for", "50s"}, args...)...)
+	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	w.cmd.Stderr = w.stderr
+	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan map[string]any)
 	go func() {
-		defer close(lines)
+		defer close(w.lines)
 		dec := json.NewDecoder(stdout)
 		for {
 			var m map[string]any
 			if err := dec.Decode(&m); err != nil {
 				return
 			}
-			lines <- m
+			w.lines <- m
 		}
 	}()
-	waitLine := func(what string, match func(map[string]any) bool) {
-		t.Helper()
-		for {
-			select {
-			case m, ok := <-lines:
-				if !ok {
-					t.Fatalf("watch ended before %s; stderr:\n%s", what, stderr.String())
-				}
-				if match(m) {
-					return
-				}
-			case <-ctx.Done():
-				t.Fatalf("no line for %s; stderr:\n%s", what, stderr.String())
+	return w
+}
+
+// waitLine reads lines until one matches; the watch ending or ctx running
+// out first fails the test.
+func (w *watchJSON) waitLine(what string, match func(map[string]any) bool) {
+	w.t.Helper()
+	for {
+		select {
+		case m, ok := <-w.lines:
+			if !ok {
+				w.t.Fatalf("watch ended before %s; stderr:\n%s", what, w.stderr.String())
 			}
+			if w.onLine != nil {
+				w.onLine(m)
+			}
+			if match(m) {
+				return
+			}
+		case <-w.ctx.Done():
+			w.t.Fatalf("no line for %s; stderr:\n%s", what, w.stderr.String())
 		}
 	}
-	waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })
-	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"version": "2.0"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "proberctl:test"}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+}
+
+// interrupt ends the watch as Ctrl-C does and returns how it exited.
+func (w *watchJSON) interrupt() error {
+	if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+		w.t.Fatal(err)
 	}
-	waitLine("the pending pod", func(m map[string]any) bool {
-		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Pending" && m["ready"] == "0/1" && m["version"] == "2.0"
-	})
-	setStatus(ctx, t, env.Client, ns, "web-1", kubeletStatus("10.1.0.9", true, 0,
-		corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}, nil))
-	waitLine("the running pod", func(m map[string]any) bool {
-		return m["kind"] == "Pod" && m["name"] == "web-1" && m["status"] == "Running" && m["ready"] == "1/1" && m["ip"] == "10.1.0.9"
-	})
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
+	for range w.lines { // drain so the process can exit
 	}
-	for range lines { // drain so the process can exit
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("watch after an interrupt: %v, want exit 0; stderr:\n%s", err, stderr.String())
-	}
+	return w.cmd.Wait()
 }

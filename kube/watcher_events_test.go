@@ -1,12 +1,8 @@
 package kube
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -238,62 +234,22 @@ func TestWatchCommandEventsFollowTheSelector(t *testing.T) {
 	defer cancel()
 	rollout(ctx, t, env.Client, ns, "foo")
 
-	cmd := exec.CommandContext(ctx, bin, "watch", "--kubeconfig", kubeconfigFor(t, env.Config, ns), "-l", "app=nope", "-o", "json", "--for", "50s")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan map[string]any)
-	go func() {
-		defer close(lines)
-		dec := json.NewDecoder(stdout)
-		for {
-			var m map[string]any
-			if err := dec.Decode(&m); err != nil {
-				return
-			}
-			lines <- m
-		}
-	}()
+	w := startWatchJSON(ctx, t, bin, "--kubeconfig", kubeconfigFor(t, env.Config, ns), "-l", "app=nope")
 	var events []string
-	waitLine := func(what string, match func(map[string]any) bool) {
-		t.Helper()
-		for {
-			select {
-			case m, ok := <-lines:
-				if !ok {
-					t.Fatalf("watch ended before %s; stderr:\n%s", what, stderr.String())
-				}
-				if m["kind"] == "Event" {
-					events = append(events, fmt.Sprint(m["object"], ": ", m["message"]))
-				}
-				if match(m) {
-					return
-				}
-			case <-ctx.Done():
-				t.Fatalf("no line for %s; stderr:\n%s", what, stderr.String())
-			}
+	w.onLine = func(m map[string]any) {
+		if m["kind"] == "Event" {
+			events = append(events, fmt.Sprint(m["object"], ": ", m["message"]))
 		}
 	}
-	waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })
+	w.waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })
 	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nope-1", Labels: map[string]string{"app": "nope"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "proberctl:test"}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitLine("the matching pod", func(m map[string]any) bool { return m["kind"] == "Pod" && m["name"] == "nope-1" })
+	w.waitLine("the matching pod", func(m map[string]any) bool { return m["kind"] == "Pod" && m["name"] == "nope-1" })
 	createEvent(ctx, t, env.Client, ns, "marker", "Pod", "nope-1")
-	waitLine("the marker event", func(m map[string]any) bool { return m["kind"] == "Event" && m["message"] == "marker" })
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	for range lines {
-	}
-	_ = cmd.Wait()
+	w.waitLine("the marker event", func(m map[string]any) bool { return m["kind"] == "Event" && m["message"] == "marker" })
+	_ = w.interrupt()
 	if want := []string{"pod/nope-1: marker"}; !slices.Equal(events, want) {
 		t.Errorf("watch -l app=nope printed events %q, want only %q", events, want)
 	}
