@@ -22,9 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/proberctl/proberctl/internal/termtest"
 	"github.com/proberctl/proberctl/internal/testbin"
@@ -166,7 +163,7 @@ func TestMouseOnRealTerminal(t *testing.T) {
 			t.Fatalf("status of pod %s: %v", name, err)
 		}
 	}
-	kubeconfig := kubeconfigFor(t, env.Config, ns)
+	kubeconfig := kubetest.Kubeconfig(t, env.Config, ns)
 
 	for _, quit := range []string{"q", "SIGTERM"} {
 		t.Run("quit with "+quit, func(t *testing.T) {
@@ -290,22 +287,6 @@ func kubeletRunning(ip string) corev1.PodStatus {
 			ImageID: "proberctl:test@sha256:" + strings.Repeat("0", 64), ContainerID: "containerd://app-" + ip,
 			Ready: true, Started: &started, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}},
 	}
-}
-
-// kubeconfigFor writes cfg as a kubeconfig file whose context's namespace
-// is ns, the way a person's ~/.kube/config reaches the CLI.
-func kubeconfigFor(t *testing.T, cfg *rest.Config, ns string) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: ns}
-	kc.CurrentContext = "test"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // colourEnv names the variables that decide whether a program draws in

@@ -27,8 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/proberctl/proberctl/internal/syncbuf"
@@ -370,21 +368,6 @@ func startServe(t *testing.T, host *netns.Host) <-chan struct{} {
 	}
 }
 
-// kubeconfigFor writes cfg as a kubeconfig file for the CLI.
-func kubeconfigFor(t *testing.T, cfg *rest.Config, ns string) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test", Namespace: ns}
-	kc.CurrentContext = "test"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // runCLI runs the proberctl binary and returns its output and exit code.
 func runCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
@@ -441,7 +424,7 @@ func TestActionsThroughPodsProxy(t *testing.T) {
 		}
 	}
 
-	kubeconfig := kubeconfigFor(t, env.Config, ns)
+	kubeconfig := kubetest.Kubeconfig(t, env.Config, ns)
 	out, code := runCLI(t, "healthz", "--kubeconfig", kubeconfig, "probe-0")
 	if code != 0 || !strings.Contains(out, "healthz "+ns+"/probe-0: HTTP 200") {
 		t.Errorf("proberctl healthz: exit %d\n%s", code, out)
@@ -774,7 +757,7 @@ func TestWatchCommand(t *testing.T) {
 	bin := needBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	kubeconfig := kubeconfigFor(t, env.Config, ns)
+	kubeconfig := kubetest.Kubeconfig(t, env.Config, ns)
 
 	w := startWatchJSON(ctx, t, bin, "--kubeconfig", kubeconfig)
 	w.waitLine("the sync", func(m map[string]any) bool { return m["kind"] == "Synced" })

@@ -234,7 +234,7 @@ func TestWatchCommandEventsFollowTheSelector(t *testing.T) {
 	defer cancel()
 	rollout(ctx, t, env.Client, ns, "foo")
 
-	w := startWatchJSON(ctx, t, bin, "--kubeconfig", kubeconfigFor(t, env.Config, ns), "-l", "app=nope")
+	w := startWatchJSON(ctx, t, bin, "--kubeconfig", kubetest.Kubeconfig(t, env.Config, ns), "-l", "app=nope")
 	var events []string
 	w.onLine = func(m map[string]any) {
 		if m["kind"] == "Event" {
