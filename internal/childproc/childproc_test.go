@@ -74,7 +74,21 @@ func TestChildDiesWithParent(t *testing.T) {
 // TestStopKillsTheGroup checks that Stop takes the child's own children
 // with it: a shell that ignores SIGTERM and its background sleep.
 func TestStopKillsTheGroup(t *testing.T) {
-	cmd := exec.Command("sh", "-c", `trap "" TERM; sleep 300 & echo $!; wait`)
+	p, grandchild := startWithGrandchild(t, `trap "" TERM; sleep 300 & echo $!; wait`)
+	if err := p.Stop(100 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Exited() {
+		t.Error("Stop returned before the process exited")
+	}
+	waitGone(t, grandchild)
+}
+
+// startWithGrandchild starts a shell running script, which must start a
+// background process and print its pid first, and returns both.
+func startWithGrandchild(t *testing.T, script string) (*Process, int) {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -96,13 +110,7 @@ func TestStopKillsTheGroup(t *testing.T) {
 		p.Stop(0)
 		t.Fatalf("shell printed %q, want a pid", line)
 	}
-	if err := p.Stop(100 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if !p.Exited() {
-		t.Error("Stop returned before the process exited")
-	}
-	waitGone(t, grandchild)
+	return p, grandchild
 }
 
 // running reports whether pid exists and is not a zombie (one waiting for a
@@ -137,28 +145,7 @@ func waitGone(t *testing.T, pid int) {
 // of its group behind, as a container's processes end with its main
 // process; the group is killed before the leader is reaped.
 func TestLeaderExitTakesTheGroup(t *testing.T) {
-	cmd := exec.Command("sh", "-c", `sleep 300 & echo $!`)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = w
-	p, err := StartProcess(cmd)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if err != nil {
-		p.Stop(0)
-		t.Fatalf("read grandchild pid: %v", err)
-	}
-	grandchild, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		p.Stop(0)
-		t.Fatalf("shell printed %q, want a pid", line)
-	}
+	p, grandchild := startWithGrandchild(t, `sleep 300 & echo $!`)
 	select {
 	case <-p.Done():
 	case <-time.After(10 * time.Second):
