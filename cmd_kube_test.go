@@ -8,7 +8,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/proberctl/proberctl/internal/syncbuf"
 	"github.com/proberctl/proberctl/kube"
 )
 
@@ -108,24 +108,6 @@ func TestNoPods(t *testing.T) {
 	}
 }
 
-// lockedBuffer is written by runWatch's goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRunWatchSaysNoPods: a watch of a namespace with no pods says so on
 // the status stream, as kubectl get pods -w does, and one with pods does
 // not.
@@ -143,7 +125,7 @@ func TestRunWatchSaysNoPods(t *testing.T) {
 		{"empty, not said", "other", false, "", "No resources found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, status lockedBuffer
+			var out, status syncbuf.Buffer
 			p, err := kube.NewLinePrinter(&out, "")
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/proberctl/proberctl/internal/syncbuf"
 )
 
 func TestOutputRingTail(t *testing.T) {
@@ -248,7 +250,7 @@ func TestLogsAcrossARestart(t *testing.T) {
 // The lab's debug log still gets the child's output, line by line, next to
 // the ring.
 func TestOutputStillReachesTheDebugLog(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	e := startLogged(t, true, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	e.create(pod("chatty", map[string]string{"CRASH_FACTOR": "100"}))
 	e.waitPod("chatty", "the first crash", func(p *corev1.Pod) bool {
@@ -262,21 +264,4 @@ func TestOutputStillReachesTheDebugLog(t *testing.T) {
 	if err != nil || !strings.Contains(prev, "crashing on start") {
 		t.Errorf("previous log %q, %v; want the crash line", prev, err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
