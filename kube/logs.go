@@ -99,29 +99,15 @@ func (a *ClusterActions) Logs(ctx context.Context, t Target, previous bool) Resu
 		r.Err = describeAPIError("logs "+t.String(), err)
 		return r
 	}
-	container, why := LogContainer(pod)
-	if container == "" {
-		r.Err = fmt.Errorf("logs %s: the pod has no containers", t)
+	container, what, ok := PlanLogs(&r, pod, previous)
+	if !ok {
 		return r
 	}
-	r.Note = LogNote(container, why, previous)
 	tail := int64(LogTailLines)
 	opts := &corev1.PodLogOptions{
 		Container: container,
 		Previous:  previous,
 		TailLines: &tail,
-	}
-	what := fmt.Sprintf("logs %s (container %s", t, container)
-	if previous {
-		what += ", previous instance"
-	}
-	what += ")"
-	if pod.Spec.NodeName == "" {
-		// The API server answers an empty log for a pod on no node
-		// (pkg/registry/core/pod/strategy.go LogLocation); say why.
-		r.Code = 400
-		r.Err = fmt.Errorf("%s: %s", what, NoHostMessage(t.Pod))
-		return r
 	}
 	stream, err := pods.GetLogs(t.Pod, opts).Stream(ctx)
 	if err != nil {
@@ -161,8 +147,31 @@ func describeLogError(what string, err error) error {
 	return describeAPIError(what, err)
 }
 
-// NoHostMessage is why a pod not yet scheduled has no logs, in the API
-// server's words for exec and attach (pkg/registry/core/pod/strategy.go).
-func NoHostMessage(pod string) string {
-	return fmt.Sprintf("pod %s does not have a host assigned (not scheduled to a node yet), so it has no logs", pod)
+// PlanLogs is what a log request does before the container's output is
+// read, on a cluster and in the lab alike, as the API server's pods/log
+// does before it asks the kubelet (pkg/registry/core/pod/strategy.go
+// LogLocation): pick the container (LogContainer) and refuse a pod with no
+// container or on no node. It sets r's Note, or its Code and Err when it
+// refuses (ok false), and returns the container and the request's name for
+// errors ("logs ns/pod (container c, previous instance)").
+func PlanLogs(r *Result, pod *corev1.Pod, previous bool) (container, what string, ok bool) {
+	container, why := LogContainer(pod)
+	if container == "" {
+		r.Err = fmt.Errorf("logs %s: the pod has no containers", r.Target)
+		return "", "", false
+	}
+	r.Note = LogNote(container, why, previous)
+	what = fmt.Sprintf("logs %s (container %s", r.Target, container)
+	if previous {
+		what += ", previous instance"
+	}
+	what += ")"
+	if pod.Spec.NodeName == "" {
+		// The API server answers an empty log for a pod on no node; say
+		// why, in its words for exec and attach.
+		r.Code = 400
+		r.Err = fmt.Errorf("%s: pod %s does not have a host assigned (not scheduled to a node yet), so it has no logs", what, r.Target.Pod)
+		return "", "", false
+	}
+	return container, what, true
 }

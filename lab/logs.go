@@ -31,20 +31,8 @@ func (a *actions) Logs(ctx context.Context, t kube.Target, previous bool) kube.R
 		r.Err = fmt.Errorf("logs %s: %w", t, err)
 		return r
 	}
-	container, why := kube.LogContainer(pod)
-	if container == "" {
-		r.Err = fmt.Errorf("logs %s: the pod has no containers", t)
-		return r
-	}
-	r.Note = kube.LogNote(container, why, previous)
-	what := fmt.Sprintf("logs %s (container %s", t, container)
-	if previous {
-		what += ", previous instance"
-	}
-	what += ")"
-	if pod.Spec.NodeName == "" {
-		r.Code = 400
-		r.Err = fmt.Errorf("%s: %s", what, kube.NoHostMessage(t.Pod))
+	container, what, ok := kube.PlanLogs(&r, pod, previous)
+	if !ok {
 		return r
 	}
 	out, err := a.l.kubelet.ContainerLogs(t.Namespace, t.Pod, container, previous, kube.LogTailLines)
