@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -44,11 +45,17 @@ func (r *outputRing) Write(p []byte) (int, error) {
 	defer r.mu.Unlock()
 	n := len(p)
 	for len(p) > 0 {
-		i := strings.IndexByte(string(p), '\n')
-		if i < 0 {
+		// bytes.IndexByte, not strings.IndexByte(string(p)): that copies
+		// what is left of p for every line, quadratic in a write's lines.
+		i := bytes.IndexByte(p, '\n')
+		switch {
+		case i < 0:
 			r.partial = append(r.partial, p...)
 			p = nil
-		} else {
+		case len(r.partial) == 0:
+			r.pushLocked(string(p[:i]))
+			p = p[i+1:]
+		default:
 			r.partial = append(r.partial, p[:i]...)
 			p = p[i+1:]
 			r.pushLocked(string(r.partial))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +97,34 @@ func TestOutputRingIsBounded(t *testing.T) {
 			t.Errorf("kept %d bytes, bound is %d", len(got), outputMaxBytes+outputMaxLine)
 		}
 	})
+}
+
+// TestOutputRingWriteIsLinear: exec copies a child's output in chunks of up
+// to 32 KiB, and a chatty server fills one with hundreds of lines. Taking
+// them apart must cost in proportion to the chunk: one copy per line kept,
+// not a copy of the chunk's rest per line (17 MB allocated for a 32 KiB
+// chunk of 1024 lines, about 20 ms of CPU per chunk).
+func TestOutputRingWriteIsLinear(t *testing.T) {
+	chunk := []byte(strings.Repeat("0123456789abcdefghijklmnopqrstu\n", 1024)) // 32 KiB
+	r := newOutputRing()
+	r.Write([]byte("an unfinished line, "))
+	const writes = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range writes {
+		r.Write(chunk)
+	}
+	runtime.ReadMemStats(&after)
+	// What the lines themselves take, with room for the slice of lines
+	// and anything else the process allocates meanwhile.
+	limit := uint64(writes * 8 * len(chunk))
+	if got := after.TotalAlloc - before.TotalAlloc; got > limit {
+		t.Errorf("%d writes of %d bytes allocated %d bytes, want at most %d", writes, len(chunk), got, limit)
+	}
+	lines := strings.Split(r.tail(3), "\n")
+	if want := "0123456789abcdefghijklmnopqrstu"; len(lines) != 4 || lines[0] != want || lines[2] != want || lines[3] != "" {
+		t.Errorf("tail 3 = %q, want three whole lines", lines)
+	}
 }
 
 // tail is read while the child writes.
