@@ -301,8 +301,10 @@ func capBody(b []byte) string {
 // field manager "proberctl", forcing ownership like "kubectl apply
 // --server-side --force-conflicts". Objects are applied in file order and
 // the first failure stops the run; the body lists what was applied.
-func (a *ClusterActions) Apply(ctx context.Context, path string) Result {
-	r := Result{Action: "apply"}
+func (a *ClusterActions) Apply(ctx context.Context, path string) (r Result) {
+	// r is the named result: the deferred Latency lands in what is
+	// returned (a plain local's would be set after the copy was made).
+	r = Result{Action: "apply"}
 	start := time.Now()
 	defer func() { r.Latency = time.Since(start) }()
 	objs, err := ReadManifests(path)

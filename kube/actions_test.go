@@ -215,3 +215,27 @@ func TestCapBody(t *testing.T) {
 		t.Errorf("capBody: len %d, tail %q", len(got), got[len(got)-20:])
 	}
 }
+
+// TestClusterActionsLatency: Apply's and Logs' Results carry how long they
+// took, also on an early return (a missing pod, a missing manifest); the
+// output pane and the detail view print it. Both set it in a defer, which
+// reaches the returned Result only through a named result.
+func TestClusterActionsLatency(t *testing.T) {
+	a, err := NewClusterActions(fakeAPI(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	gone := Target{Namespace: "demo", Pod: "gone"}
+	for name, r := range map[string]Result{
+		"logs":  a.Logs(ctx, gone, false),
+		"apply": a.Apply(ctx, filepath.Join(t.TempDir(), "missing.yaml")),
+	} {
+		if r.Err == nil {
+			t.Errorf("%s: no error, want one (missing pod or file)", name)
+		}
+		if r.Latency <= 0 {
+			t.Errorf("%s: Latency %v, want the time the action took", name, r.Latency)
+		}
+	}
+}

@@ -88,8 +88,9 @@ func TailBody(b []byte) string {
 // the node's kubelet. The kubelet's refusals (no previous instance, a
 // container still waiting) come back as the API server's BadRequest with the
 // kubelet's own words, and the error keeps them.
-func (a *ClusterActions) Logs(ctx context.Context, t Target, previous bool) Result {
-	r := Result{Action: "logs", Target: t}
+func (a *ClusterActions) Logs(ctx context.Context, t Target, previous bool) (r Result) {
+	// r is the named result, so the deferred Latency is returned.
+	r = Result{Action: "logs", Target: t}
 	start := time.Now()
 	defer func() { r.Latency = time.Since(start) }()
 	pods := a.client.CoreV1().Pods(t.Namespace)

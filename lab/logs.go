@@ -16,9 +16,10 @@ import (
 // picked, and a pod not on the node refused, as the API server's
 // pods/log does before it asks the kubelet
 // (pkg/registry/core/pod/strategy.go LogLocation).
-func (a *actions) Logs(ctx context.Context, t kube.Target, previous bool) kube.Result {
+func (a *actions) Logs(ctx context.Context, t kube.Target, previous bool) (r kube.Result) {
 	t = withNamespace(t)
-	r := kube.Result{Action: "logs", Target: t}
+	// r is the named result, so the deferred Latency is returned.
+	r = kube.Result{Action: "logs", Target: t}
 	start := time.Now()
 	defer func() { r.Latency = time.Since(start) }()
 	pod, err := a.l.Client().CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})

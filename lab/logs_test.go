@@ -72,6 +72,9 @@ func TestLogsShowWhyAPodRestarted(t *testing.T) {
 	if r.Action != "logs" || r.Code != 200 || r.Note != "container prober-foo, previous instance" {
 		t.Errorf("result %+v, want action logs, code 200, note naming the container and the previous instance", r)
 	}
+	if r.Latency <= 0 {
+		t.Errorf("Latency %v, want the time the request took (the output pane prints it)", r.Latency)
+	}
 	for _, want := range []string{"crashing on start", "CRASH_FACTOR=100 rolled"} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("previous log lacks %q:\n%s", want, r.Body)
