@@ -3,20 +3,28 @@
 // named "<object>.<unix nanos in hex>" (event.go makeEvent), stamped when it
 // is recorded, queued, and written by one goroutine so a slow API never
 // holds up a sync; a full queue drops it, as the broadcaster does.
-// Identical events are folded into one with a growing count and
-// lastTimestamp, as the correlator's EventLogger does (events_cache.go);
-// its spam filter and "combined from similar events" aggregation are not
-// modelled.
+//
+// Before it is written, an event goes through client-go's own
+// EventCorrelator with the defaults every kubelet and controller manager
+// runs with (record.NewBroadcaster, events_cache.go NewEventCorrelator):
+// identical repeats are folded into one event with a growing count and
+// lastTimestamp (written as a strategic merge patch, as recordToSink
+// does); the 10th different message of the same reason about an object
+// within 10 minutes becomes one "(combined from similar events): ..."
+// event; and a source may write 25 events about an object (per type)
+// before it gets one more every 5 minutes, the rest counted but not
+// written.
 //
 // Unlike client-go's recorder, the time comes from a given clock, so tests
-// that step a fake clock see it in events as in conditions and statuses.
+// that step a fake clock see it in events as in conditions and statuses,
+// and the correlator's windows and refill run on that clock too: an event
+// is correlated at the instant it was recorded, whenever it is written.
 package record
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +32,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	kuberecord "k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
 
@@ -32,19 +42,16 @@ import (
 // maxQueuedEvents).
 const queueSize = 1000
 
-// cacheSize is the correlator's LRU size (events_cache.go
-// maxLruCacheEntries).
-const cacheSize = 4096
-
 // Options configures a Recorder.
 type Options struct {
-	// Clock stamps events; nil means the real clock.
+	// Clock stamps events and drives the correlator; nil means the real
+	// clock.
 	Clock clock.PassiveClock
 	// Logger reports events that could not be written; nil discards.
 	Logger *slog.Logger
 	// Pending, if set, is raised for every queued event and lowered once
-	// it is written (or dropped), so a caller that waits for its work to
-	// settle sees every event, and every count, it caused.
+	// it is written, throttled or dropped, so a caller that waits for its
+	// work to settle sees every event, and every count, it caused.
 	Pending *atomic.Int64
 }
 
@@ -56,12 +63,31 @@ type Recorder struct {
 	log     *slog.Logger
 	pending *atomic.Int64
 
-	ch chan *corev1.Event
+	ch chan queued
 
-	mu       sync.Mutex
+	mu       sync.Mutex // orders names and the queue alike
 	lastNano int64
-	seen     map[string]*corev1.Event // getEventKey -> last written; Run's goroutine only
+
+	// Run's goroutine only: the correlator reads its time from at, set to
+	// each event's instant before the event is correlated.
+	at         *instant
+	correlator *kuberecord.EventCorrelator
 }
+
+// queued is an event and the instant it was recorded, unique to it.
+type queued struct {
+	ev *corev1.Event
+	at time.Time
+}
+
+// instant is a clock standing at the event being correlated. The
+// aggregator names a combined event after its clock's nanoseconds, so
+// the instant is the event's own unique one: the combined event takes the
+// name the event it replaces would have had, and never another's.
+type instant struct{ t time.Time }
+
+func (c *instant) Now() time.Time                  { return c.t }
+func (c *instant) Since(t time.Time) time.Duration { return c.t.Sub(t) }
 
 // New returns a Recorder writing through client.
 func New(client kubernetes.Interface, opts Options) *Recorder {
@@ -74,10 +100,15 @@ func New(client kubernetes.Interface, opts Options) *Recorder {
 	if opts.Pending == nil {
 		opts.Pending = new(atomic.Int64)
 	}
+	at := &instant{}
 	return &Recorder{
 		client: client, clock: opts.Clock, log: opts.Logger, pending: opts.Pending,
-		ch:   make(chan *corev1.Event, queueSize),
-		seen: map[string]*corev1.Event{},
+		ch: make(chan queued, queueSize),
+		at: at,
+		// Zero options are client-go's defaults (events_cache.go
+		// populateDefaults): the kubelet (cmd/kubelet/app/server.go
+		// makeEventRecorder) and kube-controller-manager use them as is.
+		correlator: kuberecord.NewEventCorrelatorWithOptions(kuberecord.CorrelatorOptions{Clock: at}),
 	}
 }
 
@@ -88,7 +119,6 @@ func New(client kubernetes.Interface, opts Options) *Recorder {
 func (r *Recorder) Record(ev *corev1.Event) {
 	t := r.clock.Now()
 	ev = ev.DeepCopy()
-	ev.Name = fmt.Sprintf("%s.%x", ev.InvolvedObject.Name, r.uniqueNano(t))
 	ev.Namespace = ev.InvolvedObject.Namespace
 	if ev.Namespace == "" {
 		ev.Namespace = metav1.NamespaceDefault
@@ -96,9 +126,15 @@ func (r *Recorder) Record(ev *corev1.Event) {
 	ev.FirstTimestamp = metav1.NewTime(t)
 	ev.LastTimestamp = ev.FirstTimestamp
 	ev.Count = 1
+	// Naming and queueing under one lock keeps the queue in the order of
+	// the instants, so the correlator's clock never runs backwards.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.uniqueNano(t)
+	ev.Name = fmt.Sprintf("%s.%x", ev.InvolvedObject.Name, n)
 	r.pending.Add(1)
 	select {
-	case r.ch <- ev:
+	case r.ch <- queued{ev: ev, at: t.Add(time.Duration(n - t.UnixNano()))}:
 	default:
 		r.pending.Add(-1)
 		r.log.Warn("event queue full; event dropped", "object", ev.InvolvedObject.Name, "reason", ev.Reason, "message", ev.Message)
@@ -107,9 +143,8 @@ func (r *Recorder) Record(ev *corev1.Event) {
 
 // uniqueNano is t in nanoseconds, bumped past the last one used: a fake
 // clock stands still, and two events of one object must not share a name.
+// r.mu is held.
 func (r *Recorder) uniqueNano(t time.Time) int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	n := t.UnixNano()
 	if n <= r.lastNano {
 		n = r.lastNano + 1
@@ -123,13 +158,13 @@ func (r *Recorder) uniqueNano(t time.Time) int64 {
 func (r *Recorder) Run(stop <-chan struct{}) {
 	for {
 		select {
-		case ev := <-r.ch:
-			r.write(ev)
+		case q := <-r.ch:
+			r.write(q)
 		case <-stop:
 			for {
 				select {
-				case ev := <-r.ch:
-					r.write(ev)
+				case q := <-r.ch:
+					r.write(q)
 				default:
 					return
 				}
@@ -138,48 +173,40 @@ func (r *Recorder) Run(stop <-chan struct{}) {
 	}
 }
 
-// key is events_cache.go getEventKey: what makes two events the same.
-func key(ev *corev1.Event) string {
-	io := ev.InvolvedObject
-	return strings.Join([]string{ev.Source.Component, ev.Source.Host, io.Kind, io.Namespace, io.Name, io.FieldPath,
-		string(io.UID), io.APIVersion, ev.Type, ev.Reason, ev.Message}, "\x00")
-}
-
-func (r *Recorder) write(ev *corev1.Event) {
+// write correlates and writes one event as the broadcaster's recordToSink
+// and recordEvent do (tools/record/event.go): a throttled event is only
+// counted; a repeat patches the event it repeats, or creates it again if
+// that is gone; what the server returns is the correlator's new state.
+// Unlike recordEvent it does not retry: the lab's API is in process, and
+// an error is not a network's.
+func (r *Recorder) write(q queued) {
 	defer r.pending.Add(-1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	k := key(ev)
-	events := r.client.CoreV1().Events(ev.Namespace)
-	if prev := r.seen[k]; prev != nil {
-		next := prev.DeepCopy()
-		next.Count++
-		next.LastTimestamp = ev.LastTimestamp
-		updated, err := events.Update(ctx, next, metav1.UpdateOptions{})
-		if err == nil {
-			r.remember(k, updated)
-			return
-		}
-		if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			r.log.Warn("update event", "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
-			return
-		}
-		// Gone (expired or deleted) or changed underneath: start a new
-		// one, as the recorder does.
-	}
-	created, err := events.Create(ctx, ev, metav1.CreateOptions{})
+	r.at.t = q.at
+	res, err := r.correlator.EventCorrelate(q.ev)
 	if err != nil {
-		r.log.Warn("create event", "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
+		// Only a failed patch computation; recordToSink goes on too.
+		r.log.Warn("correlate event", "object", q.ev.InvolvedObject.Name, "reason", q.ev.Reason, "err", err)
+	}
+	if res == nil || res.Skip {
 		return
 	}
-	r.remember(k, created)
-}
-
-func (r *Recorder) remember(k string, ev *corev1.Event) {
-	// Forgetting everything at the LRU's size bounds memory the same
-	// way: the next repeat starts a new event.
-	if len(r.seen) >= cacheSize {
-		clear(r.seen)
+	ev := res.Event
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events := r.client.CoreV1().Events(ev.Namespace)
+	var written *corev1.Event
+	update := ev.Count > 1
+	if update {
+		written, err = events.Patch(ctx, ev.Name, types.StrategicMergePatchType, res.Patch, metav1.PatchOptions{})
 	}
-	r.seen[k] = ev
+	if !update || apierrors.IsNotFound(err) {
+		// Expired or deleted: start it again, count and all.
+		ev.ResourceVersion = ""
+		written, err = events.Create(ctx, ev, metav1.CreateOptions{})
+	}
+	if err != nil {
+		r.log.Warn("write event", "object", ev.InvolvedObject.Name, "reason", ev.Reason, "message", ev.Message, "count", ev.Count, "err", err)
+		return
+	}
+	r.correlator.UpdateState(written)
 }
