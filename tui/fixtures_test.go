@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -191,6 +192,11 @@ func pod(name string, created time.Time, opts ...podOpt) *corev1.Pod {
 				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(created)}},
 			}},
 		},
+	}
+	// A name like the seed's, prober-foo-<hash>-<suffix>, is a pod of
+	// replica set prober-foo-<hash>; a name without a dash is a bare pod.
+	if i := strings.LastIndex(name, "-"); i > 0 {
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name[:i], Controller: boolp(true)}}
 	}
 	for _, o := range opts {
 		o(p)

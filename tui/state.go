@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/proberctl/proberctl/kube"
@@ -393,8 +394,14 @@ func (s *clusterState) applyEvent(d kube.Delta, now time.Time) {
 // pod: a missing UID (an event without one, a test's pod) does not tell.
 func sameUID(a, b types.UID) bool { return a == "" || b == "" || a == b }
 
-// desired is the sum of the Deployments' spec.replicas (nil means 1, the
-// API default from pkg/apis/apps/v1/defaults.go).
+// desired is what the header counts ready pods against: the Deployments'
+// spec.replicas (nil means 1, the API default from
+// pkg/apis/apps/v1/defaults.go), plus the replicas of ReplicaSets no
+// Deployment controls, plus one for each pod no ReplicaSet controls (a bare
+// Pod, or one of a Job). Without the last two, a bare pod that is ready
+// stood in for a Deployment's pod that is not: "ready 6 of 6 desired" while
+// two of the Deployments' pods were unready. False when there is no
+// Deployment: the header then counts pods.
 func (s *clusterState) desired() (int, bool) {
 	if len(s.deploys) == 0 {
 		return 0, false
@@ -407,5 +414,26 @@ func (s *clusterState) desired() (int, bool) {
 			n += int(*d.Spec.Replicas)
 		}
 	}
+	for _, rs := range s.rs {
+		if ownedBy(rs.OwnerReferences, "Deployment") {
+			continue
+		}
+		if rs.Spec.Replicas == nil {
+			n++
+		} else {
+			n += int(*rs.Spec.Replicas)
+		}
+	}
+	for _, r := range s.pods {
+		if !ownedBy(r.pod.OwnerReferences, "ReplicaSet") {
+			n++
+		}
+	}
 	return n, true
+}
+
+// ownedBy says whether an owner of that kind is among refs (the rollout
+// pane matches replica sets to Deployments the same way).
+func ownedBy(refs []metav1.OwnerReference, kind string) bool {
+	return slices.ContainsFunc(refs, func(o metav1.OwnerReference) bool { return o.Kind == kind })
 }

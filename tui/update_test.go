@@ -60,6 +60,13 @@ func TestHeader(t *testing.T) {
 		want  []string
 	}{
 		{"seed", seedBatch(), []string{"kind-lab", "ns default", "-l app=prober-foo", "connected", "ready 2 of 3 desired (4 pods)", "restarts 6", "rollout prober-foo 1/3 updated"}},
+		// A bare pod counts as one desired pod of its own: its readiness
+		// does not stand in for a Deployment's unready pod.
+		{"bare pods beside a deployment", func() kube.Batch {
+			b := seedBatch()
+			b.Deltas = append(b.Deltas, podDelta(pod("once", t0, ready(t0))), podDelta(pod("failed", t0)))
+			return b
+		}(), []string{"ready 3 of 5 desired (6 pods)"}},
 		{"no deployment", kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", t0, ready(t0)))}}, []string{"ready 1 of 1 pods", "restarts 0"}},
 		{"disconnected", kube.Batch{Synced: true, Conn: &kube.Conn{State: kube.Disconnected, Detail: "dial tcp 127.0.0.1:6443: connect: connection refused"}},
 			[]string{"disconnected, reconnecting: dial tcp 127.0.0.1:6443"}},
