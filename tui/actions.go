@@ -160,6 +160,10 @@ func logChoice(pod *corev1.Pod, other bool) (previous bool, hint string) {
 			orDash(cs.State.Waiting.Reason), cs.RestartCount, times, otherKey)
 	case restarted:
 		hint = fmt.Sprintf("the current instance, started after the last restart (restarted %d %s); %s shows the one before", cs.RestartCount, times, otherKey)
+	case cs.State.Terminated != nil && cs.RestartCount == 0:
+		// Its only instance (a pod with restartPolicy Never or OnFailure
+		// that exited): there is no earlier one for L to show.
+		hint = "the current instance, which ended " + endText(cs.State.Terminated) + "; it never restarted, so it is the only one"
 	case cs.State.Terminated != nil:
 		hint = "the current instance, which ended " + endText(cs.State.Terminated) + "; " + otherKey + " shows the one before"
 	default:

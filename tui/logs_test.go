@@ -42,6 +42,8 @@ func TestLogChoice(t *testing.T) {
 			[]string{"it has not restarted, so there may be none; l shows the current one"}},
 		{"stopped, not started again: its own log", pod("a", c, restarts(2, t0.Add(-time.Minute)), stopped), false, false,
 			[]string{"the current instance, which ended Error, exit code 1", "L shows the one before"}},
+		{"exited, never restarted: the only one", pod("a", c, stopped), false, false,
+			[]string{"the current instance, which ended Error, exit code 1", "it never restarted, so it is the only one"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
