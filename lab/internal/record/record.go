@@ -13,7 +13,9 @@
 // within 10 minutes becomes one "(combined from similar events): ..."
 // event; and a source may write 25 events about an object (per type)
 // before it gets one more every 5 minutes, the rest counted but not
-// written.
+// written. Components sharing a Recorder share its correlator, which is as
+// if each had its own (as each controller and the scheduler do): every
+// key the correlator uses starts with the source component.
 //
 // Unlike client-go's recorder, the time comes from a given clock, so tests
 // that step a fake clock see it in events as in conditions and statuses,
