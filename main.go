@@ -178,10 +178,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// An unknown flag gets the list to pick from; a known flag with a
 		// bad or missing value is named by the error already, and a
 		// screenful of other flags would bury that line.
+		// The last line is the one a usage error from the command itself
+		// ends with, so every exit-2 message reads the same.
 		if fs.HasFlags() && strings.HasPrefix(err.Error(), "unknown ") {
-			fmt.Fprintf(stderr, "\nAccepted flags:\n%s", fs.FlagUsagesWrapped(100))
+			fmt.Fprintf(stderr, "\nAccepted flags:\n%s\n", fs.FlagUsagesWrapped(100))
 		}
-		fmt.Fprintf(stderr, "\nRun 'proberctl %s --help' for the full help.\n", c.Name)
+		fmt.Fprintf(stderr, "Run 'proberctl %s --help' for usage.\n", c.Name)
 		return 2
 	}
 	err := body(ctx, fs.Args())

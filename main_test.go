@@ -85,6 +85,10 @@ func TestDispatch(t *testing.T) {
 		// would push that line off the screen.
 		{name: "bad flag value lists no flags", args: []string{"serve", "--port", "x"}, code: 2,
 			stderr: []string{`invalid argument "x" for "--port" flag`, "Run 'proberctl serve --help'"}, notStderr: []string{"Accepted flags:", "--crash-factor"}},
+		// A bad flag ends as a bad environment value does (CRASH_FACTOR=150
+		// in the README): the error, then the same one line, no gap.
+		{name: "bad flag value reads as a bad variable", args: []string{"serve", "--crash-factor", "150"}, code: 2,
+			stderr: []string{"want a whole percentage from 0 to 100\nRun 'proberctl serve --help' for usage.\n"}},
 		{name: "missing flag value lists no flags", args: []string{"serve", "--content"}, code: 2,
 			stderr: []string{"flag needs an argument: --content"}, notStderr: []string{"Accepted flags:"}},
 	})
