@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -311,20 +312,31 @@ type lineLogger struct {
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
+	n := len(p)
+	// bytes.IndexByte on what is left of p, not strings.IndexByte on a
+	// string of the whole buffer: that copied the buffer's rest for every
+	// line, quadratic in a write's lines, for every container of a lab
+	// (whose log keeps Debug).
 	for {
-		i := strings.IndexByte(string(l.buf), '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			break
 		}
-		l.log.Debug("container output", "line", string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
+		line := p[:i]
+		if len(l.buf) > 0 { // the end of a line an earlier write began
+			l.buf = append(l.buf, line...)
+			line = l.buf
+		}
+		l.log.Debug("container output", "line", string(line))
+		l.buf = l.buf[:0]
+		p = p[i+1:]
 	}
+	l.buf = append(l.buf, p...)
 	if len(l.buf) > 64<<10 {
 		l.log.Debug("container output", "line", string(l.buf))
 		l.buf = l.buf[:0]
 	}
-	return len(p), nil
+	return n, nil
 }
 
 var _ io.Writer = (*lineLogger)(nil)

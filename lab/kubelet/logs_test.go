@@ -3,8 +3,10 @@ package kubelet
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +126,42 @@ func TestOutputRingWriteIsLinear(t *testing.T) {
 	lines := strings.Split(r.tail(3), "\n")
 	if want := "0123456789abcdefghijklmnopqrstu"; len(lines) != 4 || lines[0] != want || lines[2] != want || lines[3] != "" {
 		t.Errorf("tail 3 = %q, want three whole lines", lines)
+	}
+}
+
+// TestLineLoggerSplitsWritesLinearly: the copy of a container's output in
+// the lab's log gets one record per line, lines split across writes joined
+// again, at a cost in proportion to the write (it copied the rest of its
+// buffer for every line: 17 MB for a 32 KiB write of 1024 lines).
+func TestLineLoggerSplitsWritesLinearly(t *testing.T) {
+	var logged syncbuf.Buffer
+	l := &lineLogger{log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, piece := range []string{"first li", "ne\nsecond", " line\nthird line\n", "unfinished"} {
+		if n, err := l.Write([]byte(piece)); n != len(piece) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v; want %d, nil", piece, n, err, len(piece))
+		}
+	}
+	var lines []string
+	for _, rec := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		_, line, _ := strings.Cut(rec, "line=")
+		lines = append(lines, line)
+	}
+	if want := []string{`"first line"`, `"second line"`, `"third line"`}; !slices.Equal(lines, want) {
+		t.Errorf("logged lines %q, want %q", lines, want)
+	}
+
+	quiet := &lineLogger{log: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	chunk := []byte(strings.Repeat("0123456789abcdefghijklmnopqrstu\n", 1024)) // 32 KiB
+	const writes = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range writes {
+		quiet.Write(chunk)
+	}
+	runtime.ReadMemStats(&after)
+	limit := uint64(writes * 8 * len(chunk))
+	if got := after.TotalAlloc - before.TotalAlloc; got > limit {
+		t.Errorf("%d writes of %d bytes allocated %d bytes, want at most %d", writes, len(chunk), got, limit)
 	}
 }
 
