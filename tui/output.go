@@ -116,7 +116,7 @@ func (o *outputPane) format(e *outputEntry, w int) []string {
 		lines = append(lines, indent(wrapLines(e.res.Note, w, 3))...)
 	}
 	if e.res.Action == "logs" {
-		body := tailLines(e.res.Body, w, logLines)
+		body := tailLines(condenseLogs(e.res.Body), w, logLines)
 		if len(body) == 0 && e.res.Err == nil {
 			body = []string{"(the container wrote nothing)"}
 		}
