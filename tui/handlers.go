@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -406,8 +407,10 @@ func (m *model) handleResult(msg resultMsg) tea.Cmd {
 		m.detail.info = &r
 		m.detail.stale = true
 	}
-	// After an apply the interesting thing is the rollout it starts.
-	if r.Action == "apply" && r.OK() && m.focus == focusPods {
+	// After an apply the interesting thing is the rollout it starts, unless
+	// the apply warns (a skipped kind, a deprecated field): its note says
+	// "see the warnings", and they are in the output pane, so it stays.
+	if r.Action == "apply" && r.OK() && m.focus == focusPods && !hasWarning(r.Body) {
 		m.lower = focusRollout
 	}
 	return nil
@@ -423,4 +426,15 @@ func (m *model) forwardToInput(msg tea.Msg) tea.Cmd {
 		m.pods.filter, cmd = m.pods.filter.Update(msg)
 	}
 	return cmd
+}
+
+// hasWarning says whether an apply's output has a warning line (kubectl's
+// "Warning: ..." form, which the lab uses for what it skipped).
+func hasWarning(body string) bool {
+	for l := range strings.Lines(body) {
+		if strings.HasPrefix(l, "Warning: ") {
+			return true
+		}
+	}
+	return false
 }

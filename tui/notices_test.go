@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/proberctl/proberctl/kube"
 )
 
 // TestNoticesOpenTheOutputPane: what the caller says before the first
@@ -40,4 +42,28 @@ func TestNoticesOpenTheOutputPane(t *testing.T) {
 	// The status line (the second last) shows the newest.
 	lines := strings.Split(s, "\n")
 	mustContain(t, lines[len(lines)-2], "skipped ConfigMap")
+}
+
+// TestApplyWarningsStayInView: an apply opens the rollout it starts, but
+// one that warns (a kind the lab skipped) keeps the output pane, where its
+// "see the warnings" points.
+func TestApplyWarningsStayInView(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want focus
+	}{
+		{"clean apply: the rollout", "deployment.apps/prober-foo configured\n", focusRollout},
+		{"a warning: the output", "deployment.apps/withcm created\nWarning: skipped ConfigMap \"cfg\" (v1) in dir/cm.yaml: the lab does not run this kind\n", focusOutput},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestModel(t, 100, 30, seedBatch())
+			m.lower = focusOutput
+			m.Update(resultMsg{res: kube.Result{Action: "apply", Code: 200, Body: tt.body}})
+			if m.lower != tt.want {
+				t.Errorf("the pane under the table is %s, want %s", paneNames[m.lower], paneNames[tt.want])
+			}
+		})
+	}
 }
