@@ -407,10 +407,12 @@ func (m *model) handleResult(msg resultMsg) tea.Cmd {
 		m.detail.info = &r
 		m.detail.stale = true
 	}
-	// After an apply the interesting thing is the rollout it starts, unless
-	// the apply warns (a skipped kind, a deprecated field): its note says
-	// "see the warnings", and they are in the output pane, so it stays.
-	if r.Action == "apply" && r.OK() && m.focus == focusPods && !hasWarning(r.Body) {
+	// After an apply the interesting thing is the rollout it starts, if it
+	// starts one (a Deployment among what it applied) and does not warn (a
+	// skipped kind: its note says "see the warnings", which are in the
+	// output pane). A Pod or Service alone, or a note saying the objects
+	// went to a namespace the dashboard does not watch, stay in view.
+	if r.Action == "apply" && r.OK() && m.focus == focusPods && opensRollout(r.Body) {
 		m.lower = focusRollout
 	}
 	return nil
@@ -428,13 +430,16 @@ func (m *model) forwardToInput(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// hasWarning says whether an apply's output has a warning line (kubectl's
-// "Warning: ..." form, which the lab uses for what it skipped).
-func hasWarning(body string) bool {
+// opensRollout says whether an apply's output (kubectl's lines,
+// "deployment.apps/NAME configured") names a Deployment and has no
+// "Warning: ..." line, the form the lab uses for what it skipped.
+func opensRollout(body string) bool {
+	deploy := false
 	for l := range strings.Lines(body) {
 		if strings.HasPrefix(l, "Warning: ") {
-			return true
+			return false
 		}
+		deploy = deploy || strings.HasPrefix(l, "deployment.apps/")
 	}
-	return false
+	return deploy
 }

@@ -46,7 +46,7 @@ func TestNoticesOpenTheOutputPane(t *testing.T) {
 
 // TestApplyWarningsStayInView: an apply opens the rollout it starts, but
 // one that warns (a kind the lab skipped) keeps the output pane, where its
-// "see the warnings" points.
+// "see the warnings" points, as does one that starts no rollout.
 func TestApplyWarningsStayInView(t *testing.T) {
 	tests := []struct {
 		name string
@@ -55,6 +55,7 @@ func TestApplyWarningsStayInView(t *testing.T) {
 	}{
 		{"clean apply: the rollout", "deployment.apps/prober-foo configured\n", focusRollout},
 		{"a warning: the output", "deployment.apps/withcm created\nWarning: skipped ConfigMap \"cfg\" (v1) in dir/cm.yaml: the lab does not run this kind\n", focusOutput},
+		{"no Deployment, no rollout: the output", "pod/elsewhere created\n", focusOutput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
