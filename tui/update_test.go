@@ -916,3 +916,14 @@ func TestDetailWrapsInfo(t *testing.T) {
 	press(t, m, "G")
 	mustContain(t, screen(t, m), "END")
 }
+
+// TestChaosAndRolloutBothInHeader: the trainer's moment, chaos during a
+// rollout on a 100-column screen: the header shows both, whole.
+func TestChaosAndRolloutBothInHeader(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30, seedBatch())
+	press(t, m, "C", "enter")
+	if !m.chaos.on {
+		t.Fatalf("chaos did not start: %+v", m.chaos)
+	}
+	mustContain(t, screen(t, m), "CHAOS every 10s: 0 crashed (C stops)", "rollout prober-foo 1/3 updated")
+}

@@ -106,6 +106,12 @@ func (m *model) headerView() string {
 		ctxName = "(in-cluster)"
 	}
 	line1 := m.st.Header.Render(ctxName) + fmt.Sprintf("  ns %s  -l %s  ", ns, sel) + m.connView()
+	// Chaos goes on the first line, which has room: on the second, beside
+	// the counts and a rollout, it pushed the rollout off a 100-column
+	// screen, the moment a trainer runs both.
+	if m.chaos.on {
+		line1 += "   " + m.st.Chaos.Render(fmt.Sprintf("CHAOS every %s: %d crashed (C stops)", m.chaos.every, m.chaos.crashes))
+	}
 
 	var l2 strings.Builder
 	ready := s.readyPods
@@ -118,10 +124,6 @@ func (m *model) headerView() string {
 		fmt.Fprintf(&l2, "ready %d of %d pods", ready, len(s.pods))
 	}
 	fmt.Fprintf(&l2, "   restarts %d", s.totalRestarts)
-	if m.chaos.on {
-		l2.WriteString("   ")
-		l2.WriteString(m.st.Chaos.Render(fmt.Sprintf("CHAOS every %s: %d crashed (C stops)", m.chaos.every, m.chaos.crashes)))
-	}
 	for _, d := range sortedValues(s.deploys) {
 		want := int32(1)
 		if d.Spec.Replicas != nil {
