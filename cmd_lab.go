@@ -46,11 +46,13 @@ another terminal:
   curl 127.0.0.1:30080/healthz
   curl 127.0.0.1:30080/crash      # one pod exits; watch it come back
 
-Only ready pods get traffic, as with kube-proxy. In the dashboard: c crashes
-the selected pod, h asks its /healthz, r resolves a host from it, d deletes
-it, and a applies a manifest: type demo/foo-1.0.2.yaml to roll out the
-seed's second stage (liveness failures and restarts). ? lists every key,
-q quits and stops every process the lab started.
+Only ready pods get traffic, as with kube-proxy. In the dashboard: l shows
+why the selected pod restarted (the log of the instance before the restart,
+as kubectl logs --previous), enter its containers' last state and probes,
+c crashes it, h asks its /healthz, r resolves a host from it, d deletes it,
+and a applies a manifest: type demo/foo-1.0.2.yaml to roll out the seed's
+second stage (liveness failures and restarts). ? lists every key, q quits
+and stops every process the lab started.
 
 Your own manifests run too: Deployments, ReplicaSets, Pods and Services. Each
 container runs the probe server, whatever its image, listening on its PORT
@@ -68,7 +70,7 @@ Examples:
   # no terminal UI: the same as lines, for scripts and CI
   proberctl watch --lab --for 1m
 
-  # why pods restarted: each container's own output is in the log
+  # every pod's restarts at once: each container's own output is in the log
   grep rolled ` + defaultLabLog + `     # each start's CRASH_FACTOR roll`,
 		Setup: func(fs *pflag.FlagSet) func(context.Context, []string) error {
 			files := fs.StringArrayP("filename", "f", nil, "a manifest file or directory to run (repeatable); default: the demo's first stage")
