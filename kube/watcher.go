@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -428,10 +429,34 @@ func (w *Watcher) deleted(kind Kind, obj any) {
 	if err != nil {
 		return
 	}
-	if e, ok := obj.(*corev1.Event); ok && !eventKinds[e.InvolvedObject.Kind] {
-		return
+	if e, ok := obj.(*corev1.Event); ok {
+		if !eventKinds[e.InvolvedObject.Kind] {
+			return
+		}
+		// Deleted while held: its owner's arrival must not bring it back.
+		w.unhold(e)
 	}
 	w.push(Delta{Kind: kind, Type: Deleted, Key: key, Obj: obj})
+}
+
+// unhold drops e from the events held for its owner, if it is there.
+func (w *Watcher) unhold(e *corev1.Event) {
+	k := ownerKey{e.InvolvedObject.Kind, e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	es := w.held[k]
+	for i, h := range es {
+		if h.Namespace == e.Namespace && h.Name == e.Name {
+			es = slices.Delete(es, i, i+1)
+			w.heldCount--
+			break
+		}
+	}
+	if len(es) == 0 {
+		delete(w.held, k)
+	} else {
+		w.held[k] = es
+	}
 }
 
 // showEvent keeps the events the dashboard shows: those about pods, replica
@@ -543,8 +568,16 @@ func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {
 }
 
 // holdLocked keeps e until its owner arrives; when full, the events of
-// some owners (whichever the map yields first) are given up on.
+// some owners (whichever the map yields first) are given up on. An update
+// of an event already held replaces it: the count of a repeating event
+// goes up in place, and one event is held once.
 func (w *Watcher) holdLocked(k ownerKey, e *corev1.Event) {
+	for i, h := range w.held[k] {
+		if h.Namespace == e.Namespace && h.Name == e.Name {
+			w.held[k][i] = e
+			return
+		}
+	}
 	if w.heldCount >= maxHeld {
 		for old, es := range w.held {
 			w.heldCount -= len(es)

@@ -203,6 +203,80 @@ func TestWatcherEventOwnersAndHeldEvents(t *testing.T) {
 	}
 }
 
+// A held event is the event as it is now: an update (a repeat counted
+// up) replaces it instead of holding it again, and a delete drops it, so
+// its owner's arrival does not bring a deleted event back.
+func TestWatcherHeldEventsFollowUpdatesAndDeletes(t *testing.T) {
+	client := fake.NewClientset()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := NewWatcher(client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := newView()
+	waitFor(t, w, v, "sync", func(v *view) bool { return v.synced })
+
+	owner := ownerKey{"ReplicaSet", "demo/foo-new"}
+	held := func() (n int, last *corev1.Event) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, e := range w.held[owner] {
+			if e.Name == "e-early" {
+				last = e
+			}
+		}
+		return w.heldCount, last
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				n, _ := held()
+				t.Fatalf("waited 10 s for %s (%d events held)", what, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	events := client.CoreV1().Events("demo")
+	// Held first, so released first: by the time e-early shows, it would
+	// have been shown too.
+	for _, name := range []string{"e-gone", "e-early"} {
+		if _, err := events.Create(ctx, event("demo", name, "ReplicaSet", "foo-new"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for count := int32(2); count <= 4; count++ {
+		e := event("demo", "e-early", "ReplicaSet", "foo-new")
+		e.Count = count
+		if _, err := events.Update(ctx, e, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until("the third update held", func() bool { _, e := held(); return e != nil && e.Count == 4 })
+	if n, _ := held(); n != 2 {
+		t.Errorf("%d events held, want 2: e-gone and e-early, each once", n)
+	}
+	if err := events.Delete(ctx, "e-gone", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until("the deleted event let go", func() bool { n, _ := held(); return n == 1 })
+
+	if _, err := client.AppsV1().ReplicaSets("demo").Create(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "foo-new"},
+		Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "foo"}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, v, "the held event", func(v *view) bool { return v.has(KindEvent, "demo/e-early", Upsert) })
+	if e := v.objs[deltaKey{KindEvent, "demo/e-early"}].Obj.(*corev1.Event); e.Count != 4 {
+		t.Errorf("e-early shown with count %d, want its latest, 4", e.Count)
+	}
+	if v.has(KindEvent, "demo/e-gone", Upsert) {
+		t.Error("an event deleted while held was shown when its replica set arrived")
+	}
+}
+
 // The hold is bounded: events about replica sets that never come (deleted
 // before the watch began) do not grow memory.
 func TestWatcherHeldEventsBounded(t *testing.T) {
