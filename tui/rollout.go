@@ -88,15 +88,19 @@ func (r *rolloutPane) deploymentLines(d *appsv1.Deployment, s *clusterState) []s
 	if st.UnavailableReplicas > 0 {
 		head += fmt.Sprintf("  unavailable %d", st.UnavailableReplicas)
 	}
-	if s := d.Spec.Strategy.RollingUpdate; s != nil {
+	lines := []string{r.st.Header.Render(head)}
+	// The strategy has its own line: after the counts it was cut at 100
+	// columns ("maxUnava…"), and its two numbers are what pace the rollout.
+	if s := d.Spec.Strategy.RollingUpdate; s != nil && (s.MaxSurge != nil || s.MaxUnavailable != nil) {
+		strategy := "  strategy RollingUpdate"
 		if s.MaxSurge != nil {
-			head += "  maxSurge " + s.MaxSurge.String()
+			strategy += "  maxSurge " + s.MaxSurge.String()
 		}
 		if s.MaxUnavailable != nil {
-			head += "  maxUnavailable " + s.MaxUnavailable.String()
+			strategy += "  maxUnavailable " + s.MaxUnavailable.String()
 		}
+		lines = append(lines, strategy)
 	}
-	lines := []string{r.st.Header.Render(head)}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing || (c.Type == appsv1.DeploymentAvailable && c.Status != corev1.ConditionTrue) {
 			lines = append(lines, fmt.Sprintf("  %s=%s %s: %s", c.Type, c.Status, c.Reason, sanitize(c.Message)))
