@@ -36,6 +36,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// waitLimit bounds each wait for the screen to follow a key, a resize or
+// the exit. It only costs time when something is broken; CI runs four labs
+// at once on two cores, so it is generous.
+const waitLimit = 20 * time.Second
+
 // TestDashboardOnRealTerminal runs "proberctl lab" as a person does: the
 // real binary on a real pseudo-terminal, its output read through a
 // terminal emulator into a screen grid (what a person would see, not the
@@ -114,11 +119,11 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 		{"1", "[1 pods]"},
 	}
 	for _, k := range keys {
-		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%q to leave the screen before pressing %q", k.want, k.key), func(l []string) bool {
+		scr.WaitFor(t, waitLimit, fmt.Sprintf("%q to leave the screen before pressing %q", k.want, k.key), func(l []string) bool {
 			return !strings.Contains(strings.Join(l, "\n"), k.want)
 		})
 		p.send(t, k.key)
-		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%q on the screen after pressing %q", k.want, k.key), func(l []string) bool {
+		scr.WaitFor(t, waitLimit, fmt.Sprintf("%q on the screen after pressing %q", k.want, k.key), func(l []string) bool {
 			return strings.Contains(strings.Join(l, "\n"), k.want)
 		})
 	}
@@ -126,7 +131,7 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 	// Another window size: the kernel tells the program (SIGWINCH), and the
 	// frame follows it.
 	p.resize(t, w2, h2)
-	scr.WaitFor(t, 5*time.Second, fmt.Sprintf("the %dx%d layout", w2, h2), func(l []string) bool {
+	scr.WaitFor(t, waitLimit, fmt.Sprintf("the %dx%d layout", w2, h2), func(l []string) bool {
 		return layout([]string{"lab", "ns default"}, w2)(l) == nil
 	})
 
@@ -224,7 +229,7 @@ func mouseOnTerminal(t *testing.T, bin, kubeconfig, ns string, pods int, quit st
 	// top visible row.
 	selectedAt := func(what string, i, first int) {
 		t.Helper()
-		scr.WaitFor(t, 5*time.Second, fmt.Sprintf("%s: %s selected, %s the top row", what, name(i), name(first)), func(l []string) bool {
+		scr.WaitFor(t, waitLimit, fmt.Sprintf("%s: %s selected, %s the top row", what, name(i), name(first)), func(l []string) bool {
 			names, sel := visible(l)
 			return sel == name(i) && len(names) == rows && names[0] == name(first)
 		})
@@ -252,7 +257,7 @@ func mouseOnTerminal(t *testing.T, bin, kubeconfig, ns string, pods int, quit st
 	p.send(t, sgr(0, 8, y, 'M')+sgr(0, 8, y, 'm'))
 	p.send(t, wheelDown)
 	selectedAt("a click on the selected row, then wheel down", 1, 0)
-	scr.WaitFor(t, 5*time.Second, "the pods pane still focused, nothing else opened", func(l []string) bool {
+	scr.WaitFor(t, waitLimit, "the pods pane still focused, nothing else opened", func(l []string) bool {
 		return strings.Contains(strings.Join(l, "\n"), "[1 pods]") && layout([]string{"test ", "ns " + ns}, w)(l) == nil
 	})
 
@@ -420,7 +425,7 @@ func (p *onPty) quit(ctx context.Context, t *testing.T, quit string) {
 	}
 	// The last bytes the program wrote may still be on their way from the
 	// pty to the emulator: wait for the main screen.
-	p.scr.WaitFor(t, 5*time.Second, "the main screen back", func([]string) bool { return !p.scr.AltScreen() })
+	p.scr.WaitFor(t, waitLimit, "the main screen back", func([]string) bool { return !p.scr.AltScreen() })
 	if p.scr.CursorHidden() {
 		t.Errorf("the cursor is still hidden after %q", quit)
 	}
