@@ -293,8 +293,10 @@ func (m *model) handleChaos(msg chaosMsg) tea.Cmd {
 	}
 	next := m.chaosAfter()
 	if len(ready) == 0 {
+		m.chaos.idle++
 		return next
 	}
+	m.chaos.idle = 0
 	m.chaos.crashes++
 	return tea.Batch(m.crash(ready[m.rand.IntN(len(ready))]), next)
 }

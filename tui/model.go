@@ -35,6 +35,10 @@ type chaosState struct {
 	every   time.Duration
 	gen     int
 	crashes int
+	// idle counts the ticks in a row that found no ready pod to crash, so
+	// the header says why nothing happens (pods still starting, or all
+	// crashed already) instead of looking stuck.
+	idle    int
 	started time.Time
 }
 

@@ -927,3 +927,26 @@ func TestChaosAndRolloutBothInHeader(t *testing.T) {
 	}
 	mustContain(t, screen(t, m), "CHAOS every 10s: 0 crashed (C stops)", "rollout prober-foo 1/3 updated")
 }
+
+// TestChaosWaitsForAReadyPod: a tick with no ready pod crashes nothing, and
+// the header says chaos waits (pods still starting in the seed's first
+// 15 s), instead of looking stuck; the next crash clears it.
+func TestChaosWaitsForAReadyPod(t *testing.T) {
+	c := t0.Add(-time.Minute)
+	m, fa := newTestModel(t, 120, 30, kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", c))}})
+	press(t, m, "C", "enter")
+	_, cmd := m.Update(chaosMsg{gen: m.chaos.gen})
+	runCmd(m, cmd)
+	if len(fa.Calls()) != 0 {
+		t.Fatalf("chaos crashed with no ready pod: %v", fa.Calls())
+	}
+	mustContain(t, screen(t, m), "CHAOS every 10s: 0 crashed, waiting for a ready pod (C stops)")
+	m.Update(batchMsg(kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", c, ready(t0)))}}))
+	_, cmd = m.Update(chaosMsg{gen: m.chaos.gen})
+	runCmd(m, cmd)
+	s := screen(t, m)
+	mustContain(t, s, "CHAOS every 10s: 1 crashed (C stops)")
+	if strings.Contains(s, "waiting for a ready pod") {
+		t.Errorf("still waiting after a crash:\n%s", s)
+	}
+}

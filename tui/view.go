@@ -110,7 +110,11 @@ func (m *model) headerView() string {
 	// the counts and a rollout, it pushed the rollout off a 100-column
 	// screen, the moment a trainer runs both.
 	if m.chaos.on {
-		line1 += "   " + m.st.Chaos.Render(fmt.Sprintf("CHAOS every %s: %d crashed (C stops)", m.chaos.every, m.chaos.crashes))
+		c := fmt.Sprintf("CHAOS every %s: %d crashed", m.chaos.every, m.chaos.crashes)
+		if m.chaos.idle > 0 {
+			c += ", waiting for a ready pod"
+		}
+		line1 += "   " + m.st.Chaos.Render(c+" (C stops)")
 	}
 
 	var l2 strings.Builder
