@@ -156,8 +156,15 @@ func (o *outputPane) summary(e outputEntry, short bool) string {
 	case r.Err != nil:
 		b.WriteString(o.st.Error.Render("FAILED"))
 		if short {
+			// The error names the action and pod again ("crash
+			// default/x: nothing listens..."), which the line already
+			// has: the reason is what fits on the status line.
+			msg := r.Err.Error()
+			if r.Target != (kube.Target{}) {
+				msg = strings.TrimPrefix(msg, r.Action+" "+r.Target.String()+": ")
+			}
 			b.WriteString(": ")
-			b.WriteString(sanitize(r.Err.Error()))
+			b.WriteString(sanitize(msg))
 		}
 	case r.Code != 0:
 		status := fmt.Sprintf("%d", r.Code)

@@ -614,6 +614,9 @@ func TestOutputWrapsErrors(t *testing.T) {
 		t.Fatalf("the whole error is not readable in the output pane:\n%s", s)
 	}
 	mustContain(t, s, "crash default/p → FAILED")
+	// The status line gives the reason at once, not the action and pod
+	// the error repeats.
+	mustContain(t, s, "crash p → FAILED: GET /crash answered 503")
 }
 
 func TestAllNamespacesShowsNamespace(t *testing.T) {
