@@ -78,7 +78,13 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 	var l []string
 	add := func(format string, a ...any) { l = append(l, fmt.Sprintf(format, a...)) }
 	add("status %s   ready %s   restarts %s   age %s", c.Status, c.Ready, c.Restarts, c.Age)
-	add("node %s   ip %s   version %s   phase %s", c.Node, c.IP, orDash(c.Version), pod.Status.Phase)
+	line2 := fmt.Sprintf("node %s   ip %s   version %s   phase %s", c.Node, c.IP, orDash(c.Version), pod.Status.Phase)
+	// Not Always: why an exited container stays down (or restarts only
+	// on failure), which the newcomer cannot tell from the status.
+	if rp := pod.Spec.RestartPolicy; rp != "" && rp != corev1.RestartPolicyAlways {
+		line2 += "   restartPolicy " + string(rp)
+	}
+	l = append(l, line2)
 	if pod.DeletionTimestamp != nil {
 		add("being deleted since %s", clk.stamp(pod.DeletionTimestamp.Time))
 	}
@@ -145,6 +151,11 @@ func (d *detailPane) containerLines(kind string, ctr corev1.Container, cs corev1
 		started = fmt.Sprint(*cs.Started)
 	}
 	add("  ready %v   restarts %d   started %s", cs.Ready, cs.RestartCount, started)
+	if kind == "container" && ctr.RestartPolicy != nil {
+		// A container's own policy and rules win over the pod's
+		// (ContainerRestartRules, Kubernetes 1.35+).
+		add("  restartPolicy %s%s", *ctr.RestartPolicy, restartRulesText(ctr.RestartPolicyRules))
+	}
 	add("  state:      %s", stateText(cs.State, clk))
 	add("  last state: %s", stateText(cs.LastTerminationState, clk))
 	if logsPrevious {
@@ -267,4 +278,21 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// restartRulesText is a container's restartPolicyRules in one phrase:
+// ", except Restart on exit code In [42]".
+func restartRulesText(rules []corev1.ContainerRestartRule) string {
+	var parts []string
+	for _, r := range rules {
+		p := string(r.Action)
+		if e := r.ExitCodes; e != nil {
+			p += fmt.Sprintf(" on exit code %s %v", e.Operator, e.Values)
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", except " + strings.Join(parts, "; ")
 }

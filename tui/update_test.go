@@ -953,3 +953,40 @@ func TestChaosWaitsForAReadyPod(t *testing.T) {
 		t.Errorf("still waiting after a crash:\n%s", s)
 	}
 }
+
+// TestDetailShowsRestartPolicies: why an exited container stays down (the
+// pod's restartPolicy Never) or restarts anyway (its own rules).
+func TestDetailShowsRestartPolicies(t *testing.T) {
+	never := corev1.ContainerRestartPolicyNever
+	p := pod("once", t0.Add(-time.Minute))
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
+	p.Spec.Containers[0].RestartPolicy = &never
+	p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{
+		Action:    corev1.ContainerRestartRuleActionRestart,
+		ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: corev1.ContainerRestartRuleOnExitCodesOpIn, Values: []int32{42}},
+	}}
+	q := pod("seed", t0.Add(-time.Minute))
+	q.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	tests := []struct {
+		name     string
+		pod      *corev1.Pod
+		want     []string
+		notWants []string
+	}{
+		{"Never, with a rule", p, []string{"phase Running   restartPolicy Never", "restartPolicy Never, except Restart on exit code In [42]"}, nil},
+		{"Always: not worth a word", q, nil, []string{"restartPolicy"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestModel(t, 120, 48, kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(tt.pod)}})
+			press(t, m, "enter")
+			s := screen(t, m)
+			mustContain(t, s, tt.want...)
+			for _, n := range tt.notWants {
+				if strings.Contains(s, n) {
+					t.Errorf("screen has %q:\n%s", n, s)
+				}
+			}
+		})
+	}
+}
