@@ -299,7 +299,7 @@ func TestChaos(t *testing.T) {
 	if !m.chaos.on || m.chaos.every != 3*time.Second {
 		t.Fatalf("chaos = %+v, want on every 3s", m.chaos)
 	}
-	mustContain(t, screen(t, m), "CHAOS every 3s: 0 crashed (C stops)")
+	mustContain(t, screen(t, m), "CHAOS every 3s (C stops): 0 crashed")
 	// A chaos tick crashes one of the two ready pods.
 	_, cmd := m.Update(chaosMsg{gen: m.chaos.gen})
 	runCmd(m, cmd)
@@ -928,7 +928,7 @@ func TestChaosAndRolloutBothInHeader(t *testing.T) {
 	if !m.chaos.on {
 		t.Fatalf("chaos did not start: %+v", m.chaos)
 	}
-	mustContain(t, screen(t, m), "CHAOS every 10s: 0 crashed (C stops)", "rollout prober-foo 1/3 updated")
+	mustContain(t, screen(t, m), "CHAOS every 10s (C stops): 0 crashed", "rollout prober-foo 1/3 updated")
 }
 
 // TestChaosWaitsForAReadyPod: a tick with no ready pod crashes nothing, and
@@ -943,13 +943,13 @@ func TestChaosWaitsForAReadyPod(t *testing.T) {
 	if len(fa.Calls()) != 0 {
 		t.Fatalf("chaos crashed with no ready pod: %v", fa.Calls())
 	}
-	mustContain(t, screen(t, m), "CHAOS every 10s: 0 crashed, waiting for a ready pod (C stops)")
+	mustContain(t, screen(t, m), "CHAOS every 10s (C stops): 0 crashed, no pod ready")
 	m.Update(batchMsg(kube.Batch{Synced: true, Deltas: []kube.Delta{podDelta(pod("a", c, ready(t0)))}}))
 	_, cmd = m.Update(chaosMsg{gen: m.chaos.gen})
 	runCmd(m, cmd)
 	s := screen(t, m)
-	mustContain(t, s, "CHAOS every 10s: 1 crashed (C stops)")
-	if strings.Contains(s, "waiting for a ready pod") {
+	mustContain(t, s, "CHAOS every 10s (C stops): 1 crashed")
+	if strings.Contains(s, "no pod ready") {
 		t.Errorf("still waiting after a crash:\n%s", s)
 	}
 }

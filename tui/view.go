@@ -110,11 +110,12 @@ func (m *model) headerView() string {
 	// the counts and a rollout, it pushed the rollout off a 100-column
 	// screen, the moment a trainer runs both.
 	if m.chaos.on {
-		c := fmt.Sprintf("CHAOS every %s: %d crashed", m.chaos.every, m.chaos.crashes)
+		// How to stop it first: a cut line keeps that.
+		c := fmt.Sprintf("CHAOS every %s (C stops): %d crashed", m.chaos.every, m.chaos.crashes)
 		if m.chaos.idle > 0 {
-			c += ", waiting for a ready pod"
+			c += ", no pod ready"
 		}
-		line1 += "   " + m.st.Chaos.Render(c+" (C stops)")
+		line1 += "   " + m.st.Chaos.Render(c)
 	}
 
 	var l2 strings.Builder
