@@ -77,10 +77,13 @@ type EventLine struct {
 	LastSeen time.Time `json:"lastSeen"`
 	Type     string    `json:"type"` // Normal, Warning
 	Reason   string    `json:"reason"`
-	Object   string    `json:"object"` // "pod/foo-1"
-	Message  string    `json:"message"`
-	Count    int32     `json:"count"`
-	Source   string    `json:"source,omitempty"`
+	// Namespace is the event's own, which is its object's: Object alone is
+	// ambiguous with -A (kubectl get events -A shows it as a column).
+	Namespace string `json:"namespace"`
+	Object    string `json:"object"` // "pod/foo-1"
+	Message   string `json:"message"`
+	Count     int32  `json:"count"`
+	Source    string `json:"source,omitempty"`
 }
 
 // ConnLine is a connection change or the sync in JSON output.
@@ -240,7 +243,7 @@ func (p *LinePrinter) eventRow(e *corev1.Event, now time.Time) (header, cells []
 	msg := strings.TrimSpace(e.Message)
 	if p.format == "json" {
 		return nil, nil, p.writeJSON(EventLine{Kind: "Event", Time: now, LastSeen: EventTime(e), Type: e.Type, Reason: e.Reason,
-			Object: obj, Message: msg, Count: count, Source: eventSource(e)})
+			Namespace: e.Namespace, Object: obj, Message: msg, Count: count, Source: eventSource(e)})
 	}
 	// kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE
 	// (printEvent in pkg/printers/internalversion/printers.go).

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -99,16 +100,74 @@ func TestLinePrinterGolden(t *testing.T) {
 	}
 }
 
+// With -A both tables lead with NAMESPACE, as kubectl get pods -A and
+// kubectl get events -A do, in the default and wide formats.
 func TestLinePrinterAllNamespaces(t *testing.T) {
-	var out bytes.Buffer
-	p, _ := NewLinePrinter(&out, "")
-	p.AllNamespaces = true
-	p.Now = func() time.Time { return fixtureNow }
-	if err := p.Print(printerBatches(t)[0]); err != nil {
-		t.Fatal(err)
+	for _, format := range []string{"", "wide"} {
+		t.Run("format="+format, func(t *testing.T) {
+			var out bytes.Buffer
+			p, _ := NewLinePrinter(&out, format)
+			p.AllNamespaces = true
+			p.Now = func() time.Time { return fixtureNow }
+			for _, b := range printerBatches(t) {
+				if err := p.Print(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var pods, events bool
+			for _, line := range strings.Split(out.String(), "\n") {
+				switch {
+				case strings.HasPrefix(line, "NAMESPACE   NAME "):
+					pods = true
+				case strings.HasPrefix(line, "NAMESPACE   LAST SEEN "):
+					events = true
+				case strings.Contains(line, "NAME ") || strings.Contains(line, "LAST SEEN"):
+					t.Errorf("header without a leading NAMESPACE column: %q", line)
+				}
+			}
+			if !pods || !events {
+				t.Errorf("pod header seen %v, event header seen %v; want both with NAMESPACE first:\n%s", pods, events, out.String())
+			}
+		})
 	}
-	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.HasPrefix(first, "NAMESPACE   NAME") {
-		t.Errorf("header = %q, want a NAMESPACE column first", first)
+}
+
+// Every JSON event names its namespace, so events of pods with the same
+// name in two namespaces (watch -A -o json) can be told apart.
+func TestLinePrinterJSONEventNamespace(t *testing.T) {
+	var out bytes.Buffer
+	p, _ := NewLinePrinter(&out, "json")
+	p.Now = func() time.Time { return fixtureNow }
+	for _, b := range printerBatches(t) {
+		if err := p.Print(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]string{} // event object -> its namespace, from the fixture
+	for _, b := range printerBatches(t) {
+		for _, d := range b.Deltas {
+			if e, ok := d.Obj.(*corev1.Event); ok {
+				want[strings.ToLower(e.InvolvedObject.Kind)+"/"+e.InvolvedObject.Name] = e.Namespace
+			}
+		}
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if m["kind"] != "Event" {
+			continue
+		}
+		n++
+		ns, ok := m["namespace"].(string)
+		if !ok || ns == "" || ns != want[m["object"].(string)] {
+			t.Errorf("event %v: namespace = %v, want %q", m["object"], m["namespace"], want[m["object"].(string)])
+		}
+	}
+	if n == 0 {
+		t.Fatal("the fixture printed no event")
 	}
 }
 
