@@ -112,11 +112,11 @@ func runOnTerminal(t *testing.T, bin string, env []string, colour bool, w, h, w2
 		key, want string
 	}{
 		{"?", "KEYS  (? or esc closes"},
-		{"?", "[1 pods]"},
+		{"?", "[1:pods]"},
 		{"2", "5m→now: █ ready"},
 		{"?", "KEYS  (? or esc closes"},
-		{"?", "[2 timeline]"},
-		{"1", "[1 pods]"},
+		{"?", "[2:timeline]"},
+		{"1", "[1:pods]"},
 	}
 	for _, k := range keys {
 		scr.WaitFor(t, waitLimit, fmt.Sprintf("%q to leave the screen before pressing %q", k.want, k.key), func(l []string) bool {
@@ -258,7 +258,7 @@ func mouseOnTerminal(t *testing.T, bin, kubeconfig, ns string, pods int, quit st
 	p.send(t, wheelDown)
 	selectedAt("a click on the selected row, then wheel down", 1, 0)
 	scr.WaitFor(t, waitLimit, "the pods pane still focused, nothing else opened", func(l []string) bool {
-		return strings.Contains(strings.Join(l, "\n"), "[1 pods]") && layout([]string{"test ", "ns " + ns}, w)(l) == nil
+		return strings.Contains(strings.Join(l, "\n"), "[1:pods]") && layout([]string{"test ", "ns " + ns}, w)(l) == nil
 	})
 
 	p.quit(ctx, t, quit)

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -252,12 +251,12 @@ func (m *model) regionAt(_, y int) (region, int) {
 	return regionOther, 0
 }
 
-// tabAt finds the tab under column x: tabsView draws each as " N name "
+// tabAt finds the tab under column x: tabsView draws each as tabLabel
 // followed by a space.
 func (m *model) tabAt(x int) (focus, bool) {
 	start := 0
-	for i, name := range paneNames {
-		end := start + len(fmt.Sprintf(" %d %s ", i+1, name))
+	for i := range paneNames {
+		end := start + len(tabLabel(i))
 		if x >= start && x < end {
 			return focus(i), true
 		}

@@ -83,12 +83,12 @@ func TestMouseActsWhereItPoints(t *testing.T) {
 	}
 
 	// A click on a tab opens its pane; the table keeps its selection.
-	tx, ty := at(t, m, "4 output")
+	tx, ty := at(t, m, "4:output")
 	click(m, tx+2, ty)
 	if m.focus != focusOutput || m.lower != focusOutput {
 		t.Fatalf("click on the output tab: focus %v, lower %v", m.focus, m.lower)
 	}
-	tx, ty = at(t, m, "3 events")
+	tx, ty = at(t, m, "3:events")
 	click(m, tx, ty)
 	if m.focus != focusEvents {
 		t.Fatalf("click on the events tab: focus %v", m.focus)
@@ -122,5 +122,27 @@ func TestMouseActsWhereItPoints(t *testing.T) {
 	click(m, 3, 5)
 	if m.focus != focusHelp {
 		t.Fatalf("a click in help left it (focus %v)", m.focus)
+	}
+}
+
+// TestTabsReadAsKeys: the tab bar names each pane with its key ("1:pods",
+// not "[1 pods]", which read as a count of one pod), and a click on any
+// cell of a drawn tab opens that pane, so tabAt and tabsView agree.
+func TestTabsReadAsKeys(t *testing.T) {
+	m, _ := newTestModel(t, 100, 30, seedBatch())
+	mustContain(t, screen(t, m), "[1:pods]  2:timeline   3:events   4:output   5:rollout")
+	for i, name := range paneNames {
+		label := fmt.Sprintf("%d:%s", i+1, name)
+		tx, ty := at(t, m, label)
+		for _, x := range []int{tx, tx + len(label) - 1} {
+			press(t, m, "1")
+			click(m, x, ty)
+			if m.focus != focus(i) {
+				t.Errorf("click at column %d of %q: focus %v, want %v", x, label, m.focus, focus(i))
+			}
+		}
+		if want := "[" + label + "]"; !strings.Contains(screen(t, m), want) {
+			t.Errorf("after a click on %q the bar does not mark it %s", label, want)
+		}
 	}
 }

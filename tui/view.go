@@ -185,12 +185,17 @@ func (m *model) loadingView() string {
 	return block(lines, m.w, m.bodyH)
 }
 
+// tabLabel is tab i as drawn, " 1:pods ", and "[1:pods]" when it has the
+// focus: the key, a colon, the pane. "[1 pods]" read as a count of one pod.
+// tabAt finds the tabs by the same widths.
+func tabLabel(i int) string { return fmt.Sprintf(" %d:%s ", i+1, paneNames[i]) }
+
 // tabsView is the bar between the table and the lower pane.
 func (m *model) tabsView() string {
 	var b strings.Builder
-	for i, name := range paneNames {
+	for i := range paneNames {
 		f := focus(i)
-		label := fmt.Sprintf(" %d %s ", i+1, name)
+		label := tabLabel(i)
 		switch {
 		case f == m.focus:
 			b.WriteString(m.st.TabActive.Render("[" + label[1:len(label)-1] + "]"))
