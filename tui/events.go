@@ -41,7 +41,7 @@ func (e *eventsPane) SetSize(w, h int) {
 
 func (e *eventsPane) ShortHelp() []key.Binding {
 	k := e.keys
-	return []key.Binding{k.EventScope, k.Up, k.Down, k.Top}
+	return []key.Binding{k.Detail, k.EventScope, k.Up, k.Down, k.Top}
 }
 
 // rebuild re-filters and re-sorts from the state; called when events

@@ -120,7 +120,10 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		// Not in the detail view: marking moves the cursor, which would
 		// change the pod the detail shows under the reader's eyes.
 		return m.podsKey(msg)
-	case key.Matches(msg, k.Detail) && (m.focus == focusPods || m.focus == focusTimeline):
+	case key.Matches(msg, k.Detail) && (m.focus == focusPods || m.focus == focusTimeline || m.focus == focusEvents):
+		// From the events pane too: it lists the selected pod's events
+		// (or all pods' events, with no selection of its own), so enter
+		// opens the selected pod, as from the table; esc comes back here.
 		return m.openDetail()
 	case key.Matches(msg, k.Crash):
 		return m.crashSelected()

@@ -422,6 +422,32 @@ func TestDetailShowsInfoAndDefaults(t *testing.T) {
 	}
 }
 
+// TestEnterFromEventsOpensDetail: enter over the events pane (focused by
+// a key or a click on its tab) opens the selected pod, as from the table,
+// whatever the events' scope; esc goes back to the events pane.
+func TestEnterFromEventsOpensDetail(t *testing.T) {
+	for _, keys := range [][]string{{"3"}, {"3", "e"}} {
+		m, fa := newTestModel(t, 120, 48, seedBatch())
+		press(t, m, "down", "down")
+		press(t, m, keys...)
+		if m.focus != focusEvents {
+			t.Fatalf("%v: focus %v, want the events pane", keys, m.focus)
+		}
+		press(t, m, "enter")
+		if m.focus != focusDetail || m.detail.key != "default/prober-foo-67b66bdbf7-hw78w" {
+			t.Fatalf("%v then enter: focus %v on %q, want the detail of the selected pod", keys, m.focus, m.detail.key)
+		}
+		if got := fa.Calls(); len(got) != 1 || got[0].Action != "info" {
+			t.Fatalf("%v then enter called %v, want info", keys, got)
+		}
+		mustContain(t, screen(t, m), "POD default/prober-foo-67b66bdbf7-hw78w")
+		press(t, m, "esc")
+		if m.focus != focusEvents {
+			t.Fatalf("%v: esc from detail went to %v, want the events pane", keys, m.focus)
+		}
+	}
+}
+
 func TestPanesAndHelpKeys(t *testing.T) {
 	m, _ := newTestModel(t, 100, 30, seedBatch())
 	steps := []struct {
