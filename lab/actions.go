@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,7 +34,16 @@ const defaultTimeout = 15 * time.Second
 // actions implements kube.Actions by talking to the pods' loopback
 // addresses directly, where a cluster goes through the API server's
 // pods/proxy.
-type actions struct{ l *Lab }
+type actions struct {
+	l *Lab
+
+	mu sync.Mutex
+	// applied lists the paths applied through these actions, oldest first,
+	// each at its last application: the files a "proberctl lab -f ..."
+	// needs after the starting ones to build the same objects. Applying a
+	// path again moves it to the end, as its objects are now its version.
+	applied []string
+}
 
 func (a *actions) Crash(ctx context.Context, t kube.Target) kube.Result {
 	return a.get(ctx, "crash", t, "/crash")
@@ -108,7 +118,10 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 		}
 		var lines []string
 		lines, err = manifest.Apply(ctx, a.l.Client(), ns, m.Objects)
-		if note := a.l.unwatched(watched, m.Objects[:len(lines)], path); note != "" {
+		if len(lines) > 0 {
+			a.record(path)
+		}
+		if note := a.l.unwatched(watched, m.Objects[:len(lines)], a.appliedPaths()); note != "" {
 			notes = append(notes, note)
 		}
 		for _, w := range m.Warnings() {
@@ -132,11 +145,28 @@ func (a *actions) Apply(ctx context.Context, path string) kube.Result {
 	return r
 }
 
+// record notes that path was applied, at the end of the list.
+func (a *actions) record(path string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applied = slices.DeleteFunc(a.applied, func(p string) bool { return p == path })
+	a.applied = append(a.applied, path)
+}
+
+func (a *actions) appliedPaths() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.applied)
+}
+
 // unwatched says where objects went when the dashboard does not show it:
 // it watches only watched ("" is every namespace), the one namespace of the
 // manifests the lab started with, and a lab started with several
-// namespaces' manifests watches them all.
-func (l *Lab) unwatched(watched string, applied []manifest.Object, path string) string {
+// namespaces' manifests watches them all. The command it suggests starts
+// from the lab's files and then every path applied so far (applied, in
+// order, the latest included), so the new lab has all the session built,
+// not only the starting files and the last apply.
+func (l *Lab) unwatched(watched string, applied []manifest.Object, paths []string) string {
 	if watched == "" {
 		return ""
 	}
@@ -157,7 +187,9 @@ func (l *Lab) unwatched(watched string, applied []manifest.Object, path string) 
 	}
 	var cmd strings.Builder
 	cmd.WriteString("proberctl lab")
-	for _, f := range append(slices.Clone(files), path) {
+	// A starting file applied again appears once, at its last place.
+	all := slices.DeleteFunc(slices.Clone(files), func(f string) bool { return slices.Contains(paths, f) })
+	for _, f := range append(all, paths...) {
 		cmd.WriteString(" -f " + shellWord(f))
 	}
 	word := "namespace"
