@@ -198,7 +198,13 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		// Full-screen views (help, detail) and the lines around the panes:
 		// the wheel scrolls what has the focus, as before.
 		if wheel {
-			return m.handleKey(arrow)
+			n := wheelLines
+			if m.focus == focusPods || m.focus == focusTimeline {
+				n = 1 // these move the table's selection
+			}
+			for range n {
+				m.handleKey(arrow)
+			}
 		}
 	case region == regionTabs:
 		if !wheel {
@@ -217,12 +223,23 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			m.rebuildEvents()
 		}
 	case region == regionLower && wheel:
-		m.lowerKey(arrow)
+		n := wheelLines
+		if m.lower == focusTimeline {
+			n = 1 // the timeline's rows are the table's: it moves the selection
+		}
+		for range n {
+			m.lowerKey(arrow)
+		}
 	case region == regionLower:
 		m.setFocus(m.lower)
 	}
 	return nil
 }
+
+// wheelLines is how far a notch of the wheel scrolls a text pane, as most
+// terminals and pagers do (less, vim, xterm's default). Over the pod table
+// a notch moves the selection one row: three would skip pods.
+const wheelLines = 3
 
 type region int
 

@@ -97,18 +97,24 @@ func TestMouseActsWhereItPoints(t *testing.T) {
 	// Back on the table, the wheel over the events pane scrolls the events,
 	// not the table.
 	press(t, m, "1", "e") // e: events of all pods
+	// A notch scrolls a text pane three lines.
 	ex, ey := at(t, m, "EVENTS")
-	for range 3 {
+	for notch := 1; notch <= 2; notch++ {
 		wheel(m, ex, ey+2, true)
+		if got := m.events.scroll.offset; got != notch*wheelLines {
+			t.Fatalf("after %d notches down over the events pane it is scrolled %d lines, want %d (%d lines, %d high)",
+				notch, got, notch*wheelLines, len(m.events.scroll.lines), m.events.scroll.h)
+		}
+	}
+	wheel(m, ex, ey+2, false)
+	if got := m.events.scroll.offset; got != wheelLines {
+		t.Fatalf("a notch up over the events pane left it scrolled %d lines, want %d", got, wheelLines)
 	}
 	if m.focus != focusPods {
 		t.Fatalf("the wheel over events moved the focus to %v", m.focus)
 	}
 	if got := selectedName(m); got != names[1] {
 		t.Fatalf("the wheel over events moved the table's selection to %q", got)
-	}
-	if m.events.scroll.offset == 0 {
-		t.Fatalf("the wheel over the events pane did not scroll it (%d lines, %d high)", len(m.events.scroll.lines), m.events.scroll.h)
 	}
 
 	// A click in the lower pane focuses it.
@@ -117,11 +123,63 @@ func TestMouseActsWhereItPoints(t *testing.T) {
 		t.Fatalf("click in the events pane: focus %v", m.focus)
 	}
 
-	// Help is full screen: the wheel scrolls it, clicks do nothing there.
+	// Help is full screen: clicks do nothing there (TestWheelSteps scrolls
+	// it).
 	press(t, m, "?")
 	click(m, 3, 5)
 	if m.focus != focusHelp {
 		t.Fatalf("a click in help left it (focus %v)", m.focus)
+	}
+}
+
+// TestWheelSteps: a notch scrolls the detail view and the output and
+// rollout panes three lines, and moves the table's selection one row,
+// over the table and over the timeline (whose rows are the table's).
+func TestWheelSteps(t *testing.T) {
+	m, _ := newTestModel(t, 100, 20, seedBatch())
+	// Output: enough results to scroll.
+	for range 12 {
+		press(t, m, "h")
+	}
+	press(t, m, "4")
+	ox, oy := at(t, m, "OUTPUT")
+	wheel(m, ox, oy+2, true)
+	if got := m.output.scroll.offset; got != wheelLines {
+		t.Fatalf("a notch over the output pane scrolled it %d lines, want %d (%d lines, %d high)", got, wheelLines, len(m.output.scroll.lines), m.output.scroll.h)
+	}
+	press(t, m, "5")
+	rx, ry := at(t, m, "ROLLOUT")
+	wheel(m, rx, ry+2, true)
+	if got, most := m.rollout.scroll.offset, len(m.rollout.scroll.lines)-m.rollout.scroll.h; got != min(wheelLines, most) || most < 1 {
+		t.Fatalf("a notch over the rollout pane scrolled it %d lines, want %d (%d lines, %d high)", got, min(wheelLines, most), len(m.rollout.scroll.lines), m.rollout.scroll.h)
+	}
+
+	// The timeline and the table: one row per notch.
+	press(t, m, "2", "g")
+	first := selectedName(m)
+	tx, ty := at(t, m, "2:timeline")
+	wheel(m, tx, ty+2, true)
+	if got := m.pods.cursor; got != 1 {
+		t.Fatalf("a notch over the timeline moved the selection from %s to row %d, want row 1", first, got)
+	}
+	px, py := at(t, m, "NAME")
+	wheel(m, px, py+1, true)
+	if got := m.pods.cursor; got != 2 {
+		t.Fatalf("a notch over the table moved the selection to row %d, want row 2", got)
+	}
+
+	// The detail view: three lines.
+	press(t, m, "enter")
+	wheel(m, 3, 5, true)
+	if got := m.detail.scroll.offset; got != wheelLines {
+		t.Fatalf("a notch over the detail view scrolled it %d lines, want %d (%d lines, %d high)", got, wheelLines, len(m.detail.scroll.lines), m.detail.scroll.h)
+	}
+
+	// Help: three lines.
+	press(t, m, "?")
+	wheel(m, 3, 5, true)
+	if got := m.helpText.offset; got != wheelLines {
+		t.Fatalf("a notch down over help scrolled it %d lines, want %d (%d lines, %d high)", got, wheelLines, len(m.helpText.lines), m.helpText.h)
 	}
 }
 
