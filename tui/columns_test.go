@@ -1,10 +1,13 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/proberctl/proberctl/kube"
 )
 
 func colTitles(p *podsPane) (titles []string, nameW int) {
@@ -73,5 +76,38 @@ func TestTooSmallSaysTheMinimum(t *testing.T) {
 		if strings.Contains(s, "…") {
 			t.Errorf("%dx%d: the message is cut:\n%s", sz.w, sz.h, s)
 		}
+	}
+}
+
+// TestTableSaysRowsHidden: when the pods do not all fit, the table's title
+// says which rows are shown and how many are above and below; when they
+// all fit it says nothing of rows.
+func TestTableSaysRowsHidden(t *testing.T) {
+	b := kube.Batch{Synced: true}
+	for i := range 40 {
+		b.Deltas = append(b.Deltas, podDelta(pod(fmt.Sprintf("p-%02d", i), t0, ready(t0))))
+	}
+	m, _ := newTestModel(t, 80, 24, b)
+	shown := m.pods.bodyRows()
+	if shown >= 40 || shown < 3 {
+		t.Fatalf("the table shows %d rows at 80x24, the test wants some but not all of 40", shown)
+	}
+	title := func() string { return strings.SplitN(screen(t, m), "\n", 4)[2] }
+	mustContain(t, title(), fmt.Sprintf("PODS 40  rows 1-%d ↓%d more  sort:name", shown, 40-shown))
+	press(t, m, "G")
+	mustContain(t, title(), fmt.Sprintf("PODS 40  rows %d-40 ↑%d more  sort:name", 41-shown, 40-shown))
+	for range shown + 2 {
+		press(t, m, "up")
+	}
+	off := m.pods.offset
+	if off == 0 || off+shown >= 40 {
+		t.Fatalf("after moving up the table shows rows from %d, want some hidden both sides", off+1)
+	}
+	mustContain(t, title(), fmt.Sprintf("PODS 40  rows %d-%d ↑%d ↓%d more", off+1, off+shown, off, 40-off-shown))
+
+	// All rows in view: no count of rows.
+	m, _ = newTestModel(t, 80, 24, seedBatch())
+	if s := title(); strings.Contains(s, "rows") || strings.Contains(s, "more") {
+		t.Errorf("every pod is shown, yet the title says %q", s)
 	}
 }

@@ -498,6 +498,21 @@ func (p *podsPane) title(total int) string {
 	if len(p.rows) != total {
 		fmt.Fprintf(&b, " of %d", total)
 	}
+	// Which rows are in view when some are not, as the output pane says
+	// "↑ earlier": without it a table cut at the screen's foot reads as
+	// all the pods there are. Before sort and filter, so a cut title
+	// keeps it.
+	if n, shown := len(p.rows), p.bodyRows(); shown > 0 && n > shown {
+		end := min(p.offset+shown, n)
+		fmt.Fprintf(&b, "  rows %d-%d", p.offset+1, end)
+		if p.offset > 0 {
+			fmt.Fprintf(&b, " ↑%d", p.offset)
+		}
+		if end < n {
+			fmt.Fprintf(&b, " ↓%d", n-end)
+		}
+		b.WriteString(" more")
+	}
 	fmt.Fprintf(&b, "  sort:%s", p.sort)
 	if n := len(p.marked); n > 0 {
 		fmt.Fprintf(&b, "  marked:%d", n)
