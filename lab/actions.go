@@ -215,11 +215,14 @@ func withNamespace(t kube.Target) kube.Target {
 	return t
 }
 
-// get fires GET path at the pod's probe server.
+// get fires GET path at the pod's probe server. Errors name the pod, its IP
+// and the manifest's port, what a cluster's user knows the pod by; the
+// loopback port the lab kubelet serves that port on (see kubelet.PodAddress)
+// comes last, in parentheses, for the curious.
 func (a *actions) get(ctx context.Context, action string, t kube.Target, path string) kube.Result {
 	t = withNamespace(t)
 	r := kube.Result{Action: action, Target: t}
-	addr, err := a.l.podAddress(ctx, t)
+	at, err := a.l.podAddress(ctx, t)
 	if err != nil {
 		r.Err = err
 		return r
@@ -229,7 +232,7 @@ func (a *actions) get(ctx context.Context, action string, t kube.Target, path st
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+at.addr+path, nil)
 	if err != nil {
 		r.Err = fmt.Errorf("%s %s: %w", action, t, err)
 		return r
@@ -249,10 +252,13 @@ func (a *actions) get(ctx context.Context, action string, t kube.Target, path st
 			return r
 		}
 		if isRefused(err) {
-			r.Err = fmt.Errorf("%s %s: nothing listens at %s: the container is not running or not listening yet (%w)", action, t, addr, err)
+			r.Err = &podError{
+				msg: fmt.Sprintf("%s %s: nothing listens on port %d of pod %s (%s): the container is not running or not listening yet",
+					action, t, at.port, t.Pod, at.ip),
+				at: at, err: err}
 			return r
 		}
-		r.Err = fmt.Errorf("%s %s: %w", action, t, err)
+		r.Err = &podError{msg: fmt.Sprintf("%s %s: GET %s on port %d of pod %s (%s)", action, t, path, at.port, t.Pod, at.ip), at: at, err: err}
 		return r
 	}
 	defer resp.Body.Close()
@@ -269,9 +275,50 @@ func (a *actions) get(ctx context.Context, action string, t kube.Target, path st
 			r.Note = "connection closed: the container exited"
 			return r
 		}
-		r.Err = fmt.Errorf("%s %s: reading the answer: %w", action, t, err)
+		r.Err = &podError{msg: fmt.Sprintf("%s %s: reading the answer from port %d of pod %s (%s)", action, t, at.port, t.Pod, at.ip), at: at, err: err}
 	}
 	return r
+}
+
+// podAt is where an action reaches a pod: the pod IP and the manifest's
+// container port the user knows, and the loopback address the lab kubelet
+// really serves that port on.
+type podAt struct {
+	ip   string
+	port int
+	addr string // ip:hostPort
+}
+
+// podError words a failed request in the pod's terms, its cause with the
+// lab's address cut out (an *url.Error or *net.OpError repeats
+// "http://ip:hostPort"), and that address at the end in parentheses.
+type podError struct {
+	msg string
+	at  podAt
+	err error
+}
+
+func (e *podError) Error() string {
+	return fmt.Sprintf("%s: %v (the lab serves it at %s)", e.msg, withoutAddress(e.err), e.at.addr)
+}
+
+func (e *podError) Unwrap() error { return e.err }
+
+// withoutAddress drops the wrappers whose text names the dialled address:
+// url.Error ("Get \"http://...\": ") and net.OpError ("dial tcp ...: ").
+func withoutAddress(err error) error {
+	for {
+		var ue *url.Error
+		var op *net.OpError
+		switch {
+		case errors.As(err, &ue) && ue.Err != nil:
+			err = ue.Err
+		case errors.As(err, &op) && op.Err != nil:
+			err = op.Err
+		default:
+			return err
+		}
+	}
 }
 
 func closedByPeer(err error) bool {
@@ -288,19 +335,24 @@ func isRefused(err error) bool {
 // use (kube.ProbePort: the first declared port, else a probe's, else 80), so
 // a pod that declares a port its server does not listen on fails here as it
 // fails through pods/proxy.
-func (l *Lab) podAddress(ctx context.Context, t kube.Target) (string, error) {
+func (l *Lab) podAddress(ctx context.Context, t kube.Target) (podAt, error) {
 	pod, err := l.Client().CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("pod %s not found", t)
+		return podAt{}, fmt.Errorf("pod %s not found", t)
 	}
 	if err != nil {
-		return "", fmt.Errorf("pod %s: %w", t, err)
+		return podAt{}, fmt.Errorf("pod %s: %w", t, err)
 	}
-	addr, err := kubelet.PodAddress(pod, kube.ProbePort(pod))
+	port := kube.ProbePort(pod)
+	addr, err := kubelet.PodAddress(pod, port)
 	if err != nil {
-		return "", err
+		return podAt{}, err
 	}
-	return addr, nil
+	ip, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return podAt{}, fmt.Errorf("pod %s: address %q: %w", t, addr, err)
+	}
+	return podAt{ip: ip, port: port, addr: addr}, nil
 }
 
 // rewriteServiceHost maps a Service name in host to its loopback stand-in
