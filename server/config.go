@@ -184,7 +184,7 @@ func Knobs() []Knob {
 				}
 				return nil
 			}},
-		{Env: "POD_IP", Default: "first non-loopback interface address",
+		{Env: "POD_IP", Default: "BIND_ADDRESS if set, else the first non-loopback interface address",
 			Usage: "address shown as Ip Address and in /info (set it from status.podIP)",
 			apply: func(c *Config, raw string) error {
 				if raw != "" {

@@ -97,6 +97,12 @@ func TestRoot(t *testing.T) {
 			"Hostname = prober-foo-67b66bdbf7-4bxjb\nIp Address = 10.44.0.3\n"},
 		{"IP_ADDRESS as the original", map[string]string{"HOSTNAME": "h", "IP_ADDRESS": "10.0.0.9"}, "Hostname = h\nIp Address = 10.0.0.9\n"},
 		{"POD_IP wins over IP_ADDRESS", map[string]string{"HOSTNAME": "h", "IP_ADDRESS": "10.0.0.9", "POD_IP": "10.0.0.1"}, "Hostname = h\nIp Address = 10.0.0.1\n"},
+		// Bound to one IP, that is the address it is reached on, whatever
+		// the interfaces are.
+		{"BIND_ADDRESS names the server", map[string]string{"HOSTNAME": "h", "BIND_ADDRESS": "127.0.0.5"}, "Hostname = h\nIp Address = 127.0.0.5\n"},
+		{"BIND_ADDRESS IPv6", map[string]string{"HOSTNAME": "h", "BIND_ADDRESS": "::1"}, "Hostname = h\nIp Address = ::1\n"},
+		{"POD_IP wins over BIND_ADDRESS", map[string]string{"HOSTNAME": "h", "BIND_ADDRESS": "127.0.0.5", "POD_IP": "10.0.0.1"}, "Hostname = h\nIp Address = 10.0.0.1\n"},
+		{"IP_ADDRESS wins over BIND_ADDRESS", map[string]string{"HOSTNAME": "h", "BIND_ADDRESS": "127.0.0.5", "IP_ADDRESS": "10.0.0.9"}, "Hostname = h\nIp Address = 10.0.0.9\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTest(t, tc.env)

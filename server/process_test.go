@@ -525,6 +525,20 @@ func TestProcessBindAddress(t *testing.T) {
 			if info.Listen != l["addr"] || info.Hostname != tc.env["HOSTNAME"] {
 				t.Errorf("/info listen %q hostname %q, want %q %q", info.Listen, info.Hostname, l["addr"], tc.env["HOSTNAME"])
 			}
+			// Bound to one IP, the Ip Address line and /info name it: it is
+			// the one address the server is reached on.
+			if tc.bind != "" {
+				resp, err := http.Get("http://" + net.JoinHostPort(at, port) + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				want := "Hostname = " + tc.env["HOSTNAME"] + "\nIp Address = " + tc.bind + "\n"
+				if string(body) != want || info.IP != tc.bind {
+					t.Errorf("bound to %s: GET / = %q, /info ip %q; want %q and ip %s", tc.bind, body, info.IP, want, tc.bind)
+				}
+			}
 			// Another local address: refused when bound, served when not.
 			other := "127.0.0.1"
 			if tc.bind == "" {

@@ -80,7 +80,7 @@ func New(cfg Config, log *slog.Logger) *Server {
 		dice:       newDice(seed, streamHealth),
 	}
 	s.ready = &readiness{factor: cfg.ReadyStatusFactor, dice: newDice(seed, streamReady)}
-	s.ip, s.addrs = identity(cfg.PodIP)
+	s.ip, s.addrs = identity(cfg.PodIP, cfg.BindAddress)
 	s.client = newResolveClient()
 	s.lookup = lookup
 	s.handler = s.routes()
@@ -88,9 +88,11 @@ func New(cfg Config, log *slog.Logger) *Server {
 }
 
 // identity picks the Ip Address line and lists the interface addresses.
-// POD_IP (or IP_ADDRESS) wins; otherwise the first non-loopback address, as
-// a pod has exactly one; 127.0.0.1 is run.py's default.
-func identity(podIP string) (string, []string) {
+// POD_IP (or IP_ADDRESS) wins, being set for this line; then BIND_ADDRESS,
+// the one address a client can reach the server on (the lab's pod IP);
+// otherwise the first non-loopback address, as a pod has exactly one;
+// 127.0.0.1 is run.py's default.
+func identity(podIP, bind string) (string, []string) {
 	var addrs []string
 	first := ""
 	ifaddrs, err := net.InterfaceAddrs()
@@ -109,6 +111,9 @@ func identity(podIP string) (string, []string) {
 	switch {
 	case podIP != "":
 		return podIP, addrs
+	case bind != "" && !net.ParseIP(bind).IsUnspecified():
+		// 0.0.0.0 or :: is every interface, as unset is.
+		return bind, addrs
 	case first != "":
 		return first, addrs
 	}
