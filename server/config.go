@@ -158,7 +158,7 @@ func Knobs() []Knob {
 				return err
 			}},
 		{Env: "LOG_REQUESTS", Flag: "log-requests", Default: "false", Type: "bool",
-			Usage: "log every request as a JSON line (decisions to crash or fail are always logged)",
+			Usage: "log every request as a JSON line (decisions to crash or fail, and requests to unknown paths or with a wrong method, are always logged)",
 			apply: func(c *Config, raw string) error {
 				b, err := strconv.ParseBool(strings.TrimSpace(raw))
 				if err != nil {

@@ -191,8 +191,8 @@ func (s *Server) identityLines() string {
 	return "Hostname = " + s.cfg.Hostname + "\nIp Address = " + s.ip + "\n"
 }
 
-// notFound keeps run.py's text for unknown paths.
-// notFound answers what no route matches. A path that exists under another
+// notFound keeps run.py's text for unknown paths and logs the miss (see
+// misses.go). It answers what no route matches. A path that exists under another
 // method gets 405 with Allow, so a forgotten "curl -X POST" is told what to
 // do rather than that the route does not exist. (The "/" catch-all would
 // otherwise hide the 405 the mux gives for method-only mismatches.)
@@ -200,9 +200,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if allow, ok := methodOnly[r.URL.Path]; ok && r.Method != allow {
 		w.Header().Set("Allow", allow)
 		writeText(w, http.StatusMethodNotAllowed, "Method Not Allowed: "+r.URL.Path+" takes "+allow+"\n")
+		s.misses.record(r, http.StatusMethodNotAllowed, allow)
 		return
 	}
 	writeText(w, http.StatusNotFound, "File Not Found "+r.URL.RequestURI()+"\n")
+	s.misses.record(r, http.StatusNotFound, "")
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -235,6 +237,7 @@ func (s *Server) crash(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		writeText(w, http.StatusMethodNotAllowed, "use GET /crash or POST /crash\n")
+		s.misses.record(r, http.StatusMethodNotAllowed, "GET or POST")
 		return
 	}
 	code := s.cfg.CrashExitCode

@@ -37,6 +37,7 @@ type Server struct {
 	ready   *readiness
 	crashes *dice
 	metrics *metrics
+	misses  *misses // 404 and 405 logging, see misses.go
 	handler http.Handler
 	client  *http.Client // /resolve's, see resolve.go
 	// lookup resolves /resolve's host; tests replace it to stay off the
@@ -71,6 +72,7 @@ func New(cfg Config, log *slog.Logger) *Server {
 		crashes: newDice(seed, streamCrash),
 		metrics: newMetrics(cfg.Version),
 		crashCh: make(chan *ExitError, 1),
+		misses:  newMisses(log),
 	}
 	s.live = &liveness{
 		factor:     cfg.HealthStatusFactor,
