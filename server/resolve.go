@@ -26,7 +26,13 @@ const dashes = "----------------------------------------------------\n"
 
 // Service is a parsed /resolve?service= value: HOST[:PORT][/PATH][?QUERY].
 type Service struct {
-	Raw  string // as given, shown as "Service hostname"
+	// Raw is the value as given, shown as "Service hostname" with its port
+	// and path: run.py printed current_request["service"] verbatim, and
+	// never the host part alone (given a port or path it failed in
+	// gethostbyname and answered 404), so there is no original behaviour
+	// to cut it to; the verbatim value says what was fetched, and
+	// "Service IP" gives the address of Host.
+	Raw  string
 	Host string // name or IP literal to resolve
 	Port string // "80" unless given
 	URL  string // the plain-HTTP URL fetched
