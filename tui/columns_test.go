@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/proberctl/proberctl/kube"
 )
@@ -110,4 +112,107 @@ func TestTableSaysRowsHidden(t *testing.T) {
 	if s := title(); strings.Contains(s, "rows") || strings.Contains(s, "more") {
 		t.Errorf("every pod is shown, yet the title says %q", s)
 	}
+}
+
+func waitingAs(reason string) podOpt {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}
+	}
+}
+
+func initCrashLoop() podOpt {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "proberctl:dev"}}
+		p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", RestartCount: 2,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}
+	}
+}
+
+// TestStatusFitsItsValues: STATUS is as wide as its longest value (at least
+// CrashLoopBackOff's 16, at most statusMax), so "ContainerCreating" and
+// "Init:CrashLoopBackOff" show whole where the terminal has room, and the
+// narrow steps still keep NAME readable.
+func TestStatusFitsItsValues(t *testing.T) {
+	creating := podDelta(pod("prober-foo-764cf9f454-x2k9p", t0.Add(-2*time.Second), version("1.0.2"), waitingAs("ContainerCreating")))
+	initCrash := podDelta(pod("prober-foo-764cf9f454-q7r4m", t0.Add(-time.Minute), version("1.0.2"), initCrashLoop()))
+	tests := []struct {
+		name      string
+		w         int
+		add       []kube.Delta
+		wantCols  string
+		wantNameW int // at least
+		wantText  []string
+		wantNot   []string
+	}{
+		{"80 creating", 80, []kube.Delta{creating}, "NAME READY STATUS RESTARTS AGE VERSION", 27,
+			[]string{"prober-foo-764cf9f454-x2k9p 0/1   ContainerCreating ", "prober-foo-67b66bdbf7-hw78w 0/1   CrashLoopBackOff  ", "1.0.2"}, []string{"ContainerCreati…"}},
+		{"100 init crash", 100, []kube.Delta{creating, initCrash}, "NAME READY STATUS RESTARTS AGE VERSION", 27,
+			[]string{"Init:CrashLoopBackOff ", "ContainerCreating ", "prober-foo-764cf9f454-q7r4m"}, []string{"CrashLoopBa…", "ContainerCreati…"}},
+		// Narrow: the name has the room first, as without the longer status.
+		{"60 creating", 60, []kube.Delta{creating}, "NAME READY STATUS RESTARTS", 25,
+			[]string{"ContainerCreati…", "CrashLoopBackOff"}, nil},
+		{"40 creating", 40, []kube.Delta{creating}, "NAME READY STATUS", 19,
+			[]string{"ContainerC…", "CrashLoopB…"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := seedBatch()
+			b.Deltas = append(b.Deltas, tt.add...)
+			m, _ := newTestModel(t, tt.w, 24, b)
+			titles, nameW := colTitles(&m.pods)
+			if got := strings.Join(titles, " "); got != tt.wantCols {
+				t.Errorf("columns %s, want %s", got, tt.wantCols)
+			}
+			if nameW < tt.wantNameW {
+				t.Errorf("NAME is %d wide, want at least %d", nameW, tt.wantNameW)
+			}
+			s := screen(t, m)
+			mustContain(t, s, tt.wantText...)
+			for _, n := range tt.wantNot {
+				if strings.Contains(s, n) {
+					t.Errorf("the screen has %q:\n%s", n, s)
+				}
+			}
+		})
+	}
+}
+
+// TestStatusWidthFollowsPods: the column grows when a longer status comes
+// and goes back to its usual width when it is gone, and a status longer
+// than the cap is cut, not given the name's room.
+func TestStatusWidthFollowsPods(t *testing.T) {
+	m, _ := newTestModel(t, 120, 24, seedBatch())
+	statusW := func() int {
+		for _, c := range m.pods.cols {
+			if c.id == colStatus {
+				return c.width
+			}
+		}
+		t.Fatal("no STATUS column")
+		return 0
+	}
+	steps := []struct {
+		what string
+		pod  *corev1.Pod
+		want int
+	}{
+		{"seed", nil, statusMin},
+		{"creating", pod("prober-foo-764cf9f454-x2k9p", t0, waitingAs("ContainerCreating")), len("ContainerCreating")},
+		{"init crash", pod("prober-foo-764cf9f454-x2k9p", t0, initCrashLoop()), len("Init:CrashLoopBackOff")},
+		{"long reason", pod("prober-foo-764cf9f454-x2k9p", t0, waitingAs("CreateContainerConfigError")), statusMax},
+		{"running", pod("prober-foo-764cf9f454-x2k9p", t0), statusMin},
+	}
+	for _, st := range steps {
+		if st.pod != nil {
+			m.Update(batchMsg(kube.Batch{Deltas: []kube.Delta{podDelta(st.pod)}}))
+		}
+		if got := statusW(); got != st.want {
+			t.Errorf("%s: STATUS is %d wide, want %d", st.what, got, st.want)
+		}
+		screen(t, m) // every line still exactly the terminal's width
+	}
+	mustContain(t, screen(t, m), "prober-foo-764cf9f454-x2k9p")
 }

@@ -329,10 +329,14 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	now := m.now()
 	ch := m.state.apply(b, now)
 	sel := m.pods.selKey
+	relayout := ch.podSet
 	if ch.pods {
 		m.pods.rebuild(m.state, ch.podSet, len(ch.podKeys))
+		// A status longer or shorter than the STATUS column's width
+		// came or went: the columns are laid out again.
+		relayout = m.pods.fitStatus(m.state) || relayout
 	}
-	if ch.podSet {
+	if relayout {
 		m.layout()
 	}
 	// Pod updates alone do not change the events list, unless the

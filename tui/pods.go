@@ -91,6 +91,10 @@ type podsPane struct {
 	// rendered line (podRow.view), so a View renders only the rows that
 	// changed (DESIGN.md, pattern 8); the pane around them is only joined.
 	expiry time.Time
+	// statusW is the display width of the longest STATUS among the pods
+	// (fitStatus), which the column gets, within statusMin and statusMax.
+	statusW int
+
 	// layout counts SetSize calls, and steps back of the wall clock: a row
 	// rendered for other column widths, or against a later clock, is stale.
 	layout uint64
@@ -150,9 +154,12 @@ func (p *podsPane) SetSize(w, h int) {
 	// its count, until a generated pod name fits (nameWant); then AGE
 	// goes and STATUS is cut, until the name is still readable
 	// (nameReadable: fitMiddle keeps its start and its distinct end).
+	// STATUS is as wide as its longest value (statusWidth) while the name
+	// fits; then it is cut to CrashLoopBackOff's width, and on the
+	// narrowest screens further.
 	ns := column{colNamespace, "NAMESPACE", 12}
 	ready := column{colReady, "READY", 5}
-	status := column{colStatus, "STATUS", 16}
+	status := column{colStatus, "STATUS", p.statusWidth()}
 	restarts := column{colRestarts, "RESTARTS", 14} // "12 (2m45s ago)"
 	age := column{colAge, "AGE", 5}
 	version := column{colVersion, "VERSION", 7}
@@ -185,11 +192,16 @@ func (p *podsPane) SetSize(w, h int) {
 		{nameWant, func() { p.showNd = false }},
 		{nameWant, func() { p.showIP = false }},
 		{nameWant, func() { restarts.width = 12 }}, // a rare "12 (2m45s ago)" is cut
+		// "3 (38s ago)" still fits, a longer one shows its count: at 80
+		// columns this keeps VERSION beside a whole "ContainerCreating".
+		{nameWant, func() { restarts.width = 11 }},
 		{nameWant, func() { showVersion = false }},
 		{nameWant, func() { restarts.width = 8 }}, // the count only (renderRow)
+		// A status longer than CrashLoopBackOff is cut before the name is.
+		{nameWant, func() { status.width = min(status.width, statusMin) }},
 		{nameReadable, func() { ns.width = 9 }},
 		{nameReadable, func() { showAge = false }},
-		{nameReadable, func() { status.width = 11 }},
+		{nameReadable, func() { status.width = min(status.width, 11) }},
 		{nameReadable, func() { showRestarts = false }},
 	}
 	for _, st := range steps {
@@ -231,6 +243,33 @@ func (p *podsPane) SetSize(w, h int) {
 	}
 	p.ensureVisible()
 	p.layout++
+}
+
+// STATUS is as wide as its longest value, so "ContainerCreating" (17) and
+// "Init:CrashLoopBackOff" (21) show whole, but never narrower than
+// "CrashLoopBackOff" (16), the demo's own status: the columns do not jump
+// about as pods come and go through the common statuses. The cap keeps a
+// long container reason ("CreateContainerConfigError", 26) from taking
+// the name's room; it is cut.
+const (
+	statusMin = 16
+	statusMax = 24
+)
+
+func (p *podsPane) statusWidth() int { return min(max(p.statusW, statusMin), statusMax) }
+
+// fitStatus measures the longest STATUS among the pods and reports whether
+// the column's width changes with it (then the caller lays the table out
+// again). A batch's statuses were computed when it was applied, so this is
+// a walk over the rows, no PodStatus call.
+func (p *podsPane) fitStatus(s *clusterState) bool {
+	longest := 0
+	for _, r := range s.pods {
+		longest = max(longest, len(r.cols.Status)) // kubectl's statuses are ASCII words
+	}
+	before := p.statusWidth()
+	p.statusW = longest
+	return p.statusWidth() != before
 }
 
 // bodyRows is how many pod rows fit under the title and column header.
