@@ -57,7 +57,8 @@ and stops every process the lab started.
 Your own manifests run too: Deployments, ReplicaSets, Pods and Services. Each
 container runs the probe server, whatever its image, listening on its PORT
 variable (80, as in the image, unless the manifest sets it): set PORT to the
-port the probes and Service use.
+port the probes and Service use. (The process itself gets a free port the
+lab picks, shown in its log; everything you see uses the manifest's port.)
 
 Examples:
   # the seed's first stage
