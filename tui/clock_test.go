@@ -271,7 +271,7 @@ func uncachedView(m *model) string {
 		r.view, r.stripView = rowView{}, rowView{}
 	}
 	if m.focus == focusDetail {
-		m.detail.rebuild(m.state.pods[m.detail.key], m.now())
+		m.detail.rebuild(m.state.pods[m.detail.key], m.state.events, m.now())
 	}
 	return m.View()
 }

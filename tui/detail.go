@@ -64,7 +64,7 @@ func (d *detailPane) View() string {
 // rebuild formats the pod; View calls it when the view is stale (opened,
 // the pod changed, /info answered, a resize) or one of its "ago" times
 // reads differently.
-func (d *detailPane) rebuild(row *podRow, now time.Time) {
+func (d *detailPane) rebuild(row *podRow, events map[string]*corev1.Event, now time.Time) {
 	d.expiry, d.stale = time.Time{}, false
 	if row == nil {
 		d.scroll.setLines([]string{"  the pod is gone"})
@@ -137,6 +137,11 @@ func (d *detailPane) rebuild(row *podRow, now time.Time) {
 			l = append(l, "  "+b)
 		}
 	}
+	// Last, as in kubectl describe pod: what happened to the pod, the
+	// liveness kills and probe failures whole (the events pane cuts them
+	// at its width).
+	l = append(l, "")
+	l = append(l, d.eventsLines(podEvents(events, pod), clk)...)
 	d.scroll.setLines(l)
 }
 
@@ -261,6 +266,12 @@ func probeText(p *corev1.Probe) (handler, timing string) {
 // agoClock formats times relative to now and remembers the soonest moment
 // one of them reads differently.
 type agoClock struct{ now, next time.Time }
+
+// ago is a time as kubectl's ages read ("5m"), "<unknown>" for none.
+func (c *agoClock) ago(t time.Time) string {
+	c.next = earlier(c.next, sinceExpiry(t, c.now))
+	return since(t, c.now)
+}
 
 // stamp shows a time both absolute and relative.
 func (c *agoClock) stamp(t time.Time) string {

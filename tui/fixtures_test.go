@@ -212,7 +212,7 @@ func event(name, podName, typ, reason, msg string, count int32, last time.Time) 
 	e := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Namespace: "default", Name: name, CreationTimestamp: metav1.NewTime(last)},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: podName},
-		Type:           typ, Reason: reason, Message: msg, Count: count,
+		Type:           typ, Reason: reason, Message: msg, Count: count, Source: corev1.EventSource{Component: "kubelet", Host: "node-1"},
 		FirstTimestamp: metav1.NewTime(last.Add(-time.Minute)), LastTimestamp: metav1.NewTime(last),
 	}
 	return kube.Delta{Kind: kube.KindEvent, Type: kube.Upsert, Key: "default/" + name, Obj: e}

@@ -347,7 +347,7 @@ func (m *model) handleBatch(b kube.Batch) tea.Cmd {
 	if ch.rollout { // endpoints come from slices, not from pods
 		m.rollout.rebuild(m.state)
 	}
-	if ch.podKeys[m.detail.key] {
+	if ch.podKeys[m.detail.key] || ch.events { // the detail lists the pod's events
 		m.detail.stale = true
 	}
 	m.prune(now)

@@ -53,7 +53,7 @@ func (m *model) render(now time.Time) (string, time.Time) {
 		b.WriteString(m.helpView())
 	case m.focus == focusDetail:
 		if m.detail.stale || due(m.detail.expiry, now) { // or its "ago" times moved on
-			m.detail.rebuild(m.state.pods[m.detail.key], now)
+			m.detail.rebuild(m.state.pods[m.detail.key], m.state.events, now)
 		}
 		b.WriteString(m.detail.View())
 		next = m.detail.expiry
