@@ -202,9 +202,11 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			if m.focus == focusPods || m.focus == focusTimeline {
 				n = 1 // these move the table's selection
 			}
+			cmds := make([]tea.Cmd, 0, n)
 			for range n {
-				m.handleKey(arrow)
+				cmds = append(cmds, m.handleKey(arrow))
 			}
+			return tea.Batch(cmds...)
 		}
 	case region == regionTabs:
 		if !wheel {
