@@ -27,6 +27,8 @@ type detailPane struct {
 	// expiry is when one of the shown "ago" times next reads differently
 	// (zero: none is shown); the clock tick rebuilds the view then.
 	expiry time.Time
+	// eventsAt is the line of the Events heading.
+	eventsAt int
 	// stale: the pod, its /info answer, the width or the clock changed
 	// since the view was built; it is rebuilt when it is next drawn.
 	stale bool
@@ -58,7 +60,12 @@ func (d *detailPane) Update(msg tea.KeyMsg) {
 }
 
 func (d *detailPane) View() string {
-	return d.scroll.titled(d.st.Header.Render("POD "+sanitize(d.key)) + "  (esc to go back)")
+	hint := "  (esc to go back)"
+	if d.eventsAt >= d.scroll.offset+d.scroll.h {
+		// The events come last; on a short screen say they are there.
+		hint = "  (esc to go back, G for the events)"
+	}
+	return d.scroll.titled(d.st.Header.Render("POD "+sanitize(d.key)) + hint)
 }
 
 // rebuild formats the pod; View calls it when the view is stale (opened,
@@ -66,6 +73,7 @@ func (d *detailPane) View() string {
 // reads differently.
 func (d *detailPane) rebuild(row *podRow, events map[string]*corev1.Event, now time.Time) {
 	d.expiry, d.stale = time.Time{}, false
+	d.eventsAt = 0
 	if row == nil {
 		d.scroll.setLines([]string{"  the pod is gone"})
 		return
@@ -141,6 +149,7 @@ func (d *detailPane) rebuild(row *podRow, events map[string]*corev1.Event, now t
 	// liveness kills and probe failures whole (the events pane cuts them
 	// at its width).
 	l = append(l, "")
+	d.eventsAt = len(l)
 	l = append(l, d.eventsLines(podEvents(events, pod), clk)...)
 	d.scroll.setLines(l)
 }

@@ -103,14 +103,17 @@ func TestDetailEventsAsDescribe(t *testing.T) {
     exceeded while awaiting headers)`},
 	}
 	for _, tt := range tests {
-		m, _ := newTestModel(t, tt.w, 40, b)
+		m, _ := newTestModel(t, tt.w, 24, b)
 		press(t, m, "down", "down", "enter")
 		if got := eventsSection(t, m); got != tt.want {
 			t.Errorf("%d columns: events section\n%s\nwant\n%s", tt.w, got, tt.want)
 		}
-		// The end of the view is reachable: G scrolls to the last message.
+		// On a screen too short for them the title says where they are,
+		// and G scrolls to the last message.
+		mustContain(t, screen(t, m), "(esc to go back, G for the events)")
 		press(t, m, "G")
-		mustContain(t, screen(t, m), "exceeded")
+		s := screen(t, m)
+		mustContain(t, s, "exceeded", "(esc to go back)")
 	}
 }
 
