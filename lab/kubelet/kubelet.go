@@ -211,17 +211,26 @@ func (k *Kubelet) observe(ctx context.Context, obj any) {
 		k.mu.Lock()
 		if k.workers[pod.UID] == w && ctx.Err() == nil {
 			delete(k.workers, pod.UID)
-			k.finished[pod.UID] = struct{}{}
+			// Remember the UID against late updates, unless the pod is
+			// already gone from the API: then none can come (the informer
+			// delivers a pod's updates before its delete), and the entry
+			// would stay for the life of the lab.
+			if _, removed := w.latest(); !removed {
+				k.finished[pod.UID] = struct{}{}
+			}
 		}
 		k.mu.Unlock()
 	}()
 }
 
+// forget ends what the kubelet holds for a pod deleted from the API. The
+// worker is told under k.mu, so its goroutine, ending at the same time,
+// sees it removed and keeps no finished entry (see observe).
 func (k *Kubelet) forget(pod *corev1.Pod) {
 	k.mu.Lock()
-	w, ok := k.workers[pod.UID]
-	k.mu.Unlock()
-	if ok {
+	defer k.mu.Unlock()
+	delete(k.finished, pod.UID)
+	if w, ok := k.workers[pod.UID]; ok {
 		w.remove()
 	}
 }

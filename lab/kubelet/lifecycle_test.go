@@ -99,3 +99,25 @@ func TestRunEndsDuringALivenessKill(t *testing.T) {
 		t.Errorf("%s still served after Run returned", addr)
 	}
 }
+
+// A pod deleted from the API leaves nothing in the kubelet once its worker
+// ends: no worker and no finished entry, whichever of the two (the worker's
+// end or the informer's delete) comes first. A lab in chaos mode runs
+// thousands of pods over an afternoon.
+func TestDeletedPodLeavesNoState(t *testing.T) {
+	e := start(t, false)
+	for i := range 5 {
+		name := fmt.Sprintf("gone-%d", i)
+		e.create(pod(name, nil))
+		e.listening(name)
+		grace := int64(i % 2) // 0: removed outright; 1: graceful
+		if err := e.client.CoreV1().Pods("default").Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitFor("every worker ended and no pod's UID kept", func() bool {
+		e.k.mu.Lock()
+		defer e.k.mu.Unlock()
+		return len(e.k.workers) == 0 && len(e.k.finished) == 0
+	})
+}
