@@ -163,14 +163,8 @@ func TestWatcherEventOwnersAndHeldEvents(t *testing.T) {
 		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "bar-rs", UID: rs.UID}}}}
 	client := fake.NewClientset(dep, rs, pod,
 		event("demo", "e-rs", "ReplicaSet", "bar-rs"), event("demo", "e-dep", "Deployment", "bar"))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := NewWatcher(client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	v := newView()
-	waitFor(t, w, v, "sync", func(v *view) bool { return v.synced })
+	w, v := startSynced(t, client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
+	ctx := context.Background()
 	if got, want := shownEvents(v), []string{"demo/e-dep", "demo/e-rs"}; !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v (the owners of a pod in view)", got, want)
 	}
@@ -208,14 +202,8 @@ func TestWatcherEventOwnersAndHeldEvents(t *testing.T) {
 // its owner's arrival does not bring a deleted event back.
 func TestWatcherHeldEventsFollowUpdatesAndDeletes(t *testing.T) {
 	client := fake.NewClientset()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := NewWatcher(client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	v := newView()
-	waitFor(t, w, v, "sync", func(v *view) bool { return v.synced })
+	w, v := startSynced(t, client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
+	ctx := context.Background()
 
 	owner := ownerKey{"ReplicaSet", "demo/foo-new"}
 	held := func() (n int, last *corev1.Event) {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -97,14 +98,8 @@ func TestWatcherSeesEverythingAndSyncs(t *testing.T) {
 		&corev1.Service{ObjectMeta: objMeta("demo", "foo", nil)},
 		&discoveryv1.EndpointSlice{ObjectMeta: objMeta("demo", "foo-xyz", nil)},
 	)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := NewWatcher(client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	v := newView()
-	waitFor(t, w, v, "sync", func(v *view) bool { return v.synced })
+	w, v := startSynced(t, client, WatchOptions{Namespace: "demo", LabelSelector: "app=foo"})
+	ctx := context.Background()
 
 	want := []deltaKey{
 		{KindPod, "demo/foo-1"}, {KindEvent, "demo/e-pod"}, {KindEvent, "demo/e-rs"},
@@ -321,4 +316,19 @@ func TestWatcherQueueCoalesces(t *testing.T) {
 	if b, _ = w.Next(context.Background()); len(b.Deltas) != 2 || b.Deltas[1].Obj != 2 {
 		t.Errorf("batch = %+v, want both changes of ns/a", b.Deltas)
 	}
+}
+
+// startSynced starts a watcher on client and waits for its synced batch;
+// the watcher ends with the test.
+func startSynced(t *testing.T, client kubernetes.Interface, opts WatchOptions) (*Watcher, *view) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w := NewWatcher(client, opts)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := newView()
+	waitFor(t, w, v, "sync", func(v *view) bool { return v.synced })
+	return w, v
 }
