@@ -159,7 +159,12 @@ func (m *model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	switch m.focus {
+	return m.paneKey(m.focus, msg)
+}
+
+// paneKey gives a key to pane f's own handling.
+func (m *model) paneKey(f focus, msg tea.KeyMsg) tea.Cmd {
+	switch f {
 	case focusPods, focusTimeline:
 		// The timeline follows the table's rows, so it moves the same cursor.
 		return m.podsKey(msg)
@@ -198,15 +203,7 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		// Full-screen views (help, detail) and the lines around the panes:
 		// the wheel scrolls what has the focus, as before.
 		if wheel {
-			n := wheelLines
-			if m.focus == focusPods || m.focus == focusTimeline {
-				n = 1 // these move the table's selection
-			}
-			cmds := make([]tea.Cmd, 0, n)
-			for range n {
-				cmds = append(cmds, m.handleKey(arrow))
-			}
-			return tea.Batch(cmds...)
+			return m.notch(m.focus, func() tea.Cmd { return m.handleKey(arrow) })
 		}
 	case region == regionTabs:
 		if !wheel {
@@ -215,7 +212,7 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			}
 		}
 	case region == regionPods && wheel:
-		m.podsKey(arrow)
+		return m.notch(focusPods, func() tea.Cmd { return m.paneKey(focusPods, arrow) })
 	case region == regionPods:
 		// row counts from the pane's top: a title line, the column header,
 		// then the visible rows from the scroll offset.
@@ -225,13 +222,9 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 			m.rebuildEvents()
 		}
 	case region == regionLower && wheel:
-		n := wheelLines
-		if m.lower == focusTimeline {
-			n = 1 // the timeline's rows are the table's: it moves the selection
-		}
-		for range n {
-			m.lowerKey(arrow)
-		}
+		// Without moving the focus: the pane under the pointer scrolls.
+		f := m.lower
+		return m.notch(f, func() tea.Cmd { return m.paneKey(f, arrow) })
 	case region == regionLower:
 		m.setFocus(m.lower)
 	}
@@ -242,6 +235,21 @@ func (m *model) handleMouse(msg tea.MouseMsg) tea.Cmd {
 // terminals and pagers do (less, vim, xterm's default). Over the pod table
 // a notch moves the selection one row: three would skip pods.
 const wheelLines = 3
+
+// notch is one notch of the wheel over pane f: key, repeated as far as a
+// notch goes there (the table and the timeline, whose rows are the
+// table's, move the selection one row).
+func (m *model) notch(f focus, key func() tea.Cmd) tea.Cmd {
+	n := wheelLines
+	if f == focusPods || f == focusTimeline {
+		n = 1
+	}
+	cmds := make([]tea.Cmd, 0, n)
+	for range n {
+		cmds = append(cmds, key())
+	}
+	return tea.Batch(cmds...)
+}
 
 type region int
 
@@ -285,21 +293,6 @@ func (m *model) tabAt(x int) (focus, bool) {
 		start = end + 1
 	}
 	return 0, false
-}
-
-// lowerKey gives a key to the pane under the table without moving the
-// focus; the timeline follows the table, so there it moves the selection.
-func (m *model) lowerKey(msg tea.KeyMsg) {
-	switch m.lower {
-	case focusEvents:
-		m.events.Update(msg)
-	case focusOutput:
-		m.output.Update(msg)
-	case focusRollout:
-		m.rollout.Update(msg)
-	default:
-		m.podsKey(msg)
-	}
 }
 
 // podsKey passes a key to the table and follows a selection change.
