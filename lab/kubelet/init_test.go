@@ -40,14 +40,7 @@ type initRun struct {
 // initState returns the current run of the pod's init container, from the
 // kubelet's state; attempt -1 before the first.
 func (e *env) initState(name, container string) initRun {
-	e.k.mu.Lock()
-	var w *podWorker
-	for _, pw := range e.k.workers {
-		if pw.key == "default/"+name {
-			w = pw
-		}
-	}
-	e.k.mu.Unlock()
+	w := e.worker(name)
 	if w == nil {
 		return initRun{attempt: -1}
 	}

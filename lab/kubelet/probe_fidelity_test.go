@@ -40,17 +40,22 @@ func (e *env) listening(name string) *corev1.Pod {
 	})
 }
 
+// worker is the kubelet's worker of pod default/name, nil when it has none.
+func (e *env) worker(name string) *podWorker {
+	e.k.mu.Lock()
+	defer e.k.mu.Unlock()
+	for _, pw := range e.k.workers {
+		if pw.key == "default/"+name {
+			return pw
+		}
+	}
+	return nil
+}
+
 // current returns the attempt number of the pod's first container's
 // current run and whether it has exited, from the kubelet's own state.
 func (e *env) current(name string) (attempt int, exited bool, id string) {
-	e.k.mu.Lock()
-	var w *podWorker
-	for _, pw := range e.k.workers {
-		if pw.key == "default/"+name {
-			w = pw
-		}
-	}
-	e.k.mu.Unlock()
+	w := e.worker(name)
 	if w == nil {
 		return -1, false, ""
 	}
