@@ -624,18 +624,25 @@ func TestResortMatchesFullSort(t *testing.T) {
 	}
 }
 
+// resultLines are the output pane's lines under the results' headlines
+// (indented by four), trimmed.
+func resultLines(screen string) []string {
+	var out []string
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, "    ") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
 func TestOutputWrapsErrors(t *testing.T) {
 	m, _ := newTestModel(t, 80, 24, seedBatch())
 	long := `crash default/p: GET /crash answered 503 Service Unavailable: error trying to reach service: dial tcp 10.1.0.1:80: connect: no route to host`
 	m.Update(resultMsg{res: kube.Result{Action: "crash", Target: kube.Target{Namespace: "default", Pod: "p"}, Err: errors.New(long)}})
 	press(t, m, "4")
 	s := screen(t, m)
-	var joined []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, "    ") {
-			joined = append(joined, strings.TrimSpace(l))
-		}
-	}
+	joined := resultLines(s)
 	if got := strings.Join(joined, " "); !strings.Contains(got, long) {
 		t.Fatalf("the whole error is not readable in the output pane:\n%s", s)
 	}
@@ -920,12 +927,7 @@ func TestOutputWrapsBodies(t *testing.T) {
 		Body: strings.Repeat("line\n", 20)}})
 	press(t, m, "4")
 	s := screen(t, m)
-	var joined []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, "    ") {
-			joined = append(joined, strings.TrimSpace(l))
-		}
-	}
+	joined := resultLines(s)
 	// Wrapping breaks at spaces and hyphens: compare without spaces.
 	if got := strings.Join(joined, ""); !strings.Contains(strings.ReplaceAll(got, " ", ""), strings.ReplaceAll(long, " ", "")) {
 		t.Fatalf("the whole body is not readable in the output pane:\n%s", s)
