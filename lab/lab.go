@@ -70,6 +70,9 @@ type Lab struct {
 	ctrl    *controller.Manager
 	svc     *service.Controller
 	log     *slog.Logger
+	// actions is the one kube.Actions of the lab: it remembers what was
+	// applied to this lab, whoever asked for Actions.
+	actions *actions
 
 	mu      sync.Mutex
 	started bool
@@ -118,6 +121,7 @@ func New(opts Options) (*Lab, error) {
 		ctrl: controller.New(c, controller.Options{Clock: opts.Clock, Logger: opts.Logger.With("part", "controller-manager")}),
 		svc:  service.New(c, service.Options{Address: kubelet.PodAddress, Logger: opts.Logger.With("part", "kube-proxy")}),
 	}
+	l.actions = &actions{l: l}
 	return l, nil
 }
 
@@ -219,7 +223,7 @@ func (l *Lab) Start(ctx context.Context) error {
 func (l *Lab) Client() kubernetes.Interface { return l.store.Client() }
 
 // Actions are the dashboard's actions, fired over loopback.
-func (l *Lab) Actions() kube.Actions { return &actions{l: l} }
+func (l *Lab) Actions() kube.Actions { return l.actions }
 
 // Stop ends every part: each container gets SIGTERM (then SIGKILL), every
 // port is closed. It returns when all is stopped; calling it again does
